@@ -1,0 +1,66 @@
+# Liaison — `make run` to start locally, `make test` for the whole suite.
+# Everything runs inside .venv, installed from pyproject.toml pinned by constraints.txt.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: help install run test lint format lock worker clean
+
+help:
+	@echo "make run     - install, write .env if missing, migrate, ensure an admin user, serve on http://$(HOST):$(PORT)"
+	@echo "make test    - the whole test suite with coverage (see README for the services mode)"
+	@echo "make lint    - ruff check, ruff format --check, mypy"
+	@echo "make format  - ruff format + ruff check --fix"
+	@echo "make worker  - a Celery worker (needs CELERY_BROKER_URL)"
+	@echo "make lock    - re-resolve dependencies into constraints.txt"
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Liaison needs Python >= 3.11")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+.env:
+	$(BIN)/python -m config.init_env
+
+run: $(STAMP) .env
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py ensure_admin
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: $(STAMP)
+	$(BIN)/coverage erase
+	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
+	$(BIN)/coverage report --format=total | sed 's/^/coverage: /; s/$$/% of lines/'
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+worker: $(STAMP)
+	$(BIN)/celery -A config worker --loglevel=INFO
+
+# Re-resolve every dependency to its newest allowed version in a scratch venv and pin it.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet -e '.[dev]'
+	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^-e ' > constraints.txt
+	rm -rf .lock-venv
+	@echo "constraints.txt updated; run make test, then commit it."
+
+clean:
+	rm -rf $(VENV) .coverage htmlcov .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""OAuth account linking: connect pages, encrypted token storage, single-flight refresh."""

@@ -1,0 +1,1 @@
+"""Webhook ingestion: verified, durably stored, asynchronously processed, replayable."""
