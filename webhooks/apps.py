@@ -5,3 +5,8 @@ class WebhooksConfig(AppConfig):
     name = "webhooks"
     verbose_name = "Webhooks"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from webhooks.handlers import load_handler_modules
+
+        load_handler_modules()

@@ -1,0 +1,60 @@
+"""Exceptions of the `webhooks` app.
+
+A rejected delivery is a `SuspiciousOperation` (Django turns it into a 400 without extra code)
+or carries its own 4xx status; configuration errors subclass `ImproperlyConfigured` and sit
+outside `WebhookError` on purpose, so a broad `except WebhookError` cannot swallow them.
+Messages never include secrets, signatures or bodies.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
+
+
+class WebhookError(Exception):
+    """Root of webhook failures."""
+
+
+class DeliveryRejected(WebhookError, SuspiciousOperation):
+    """The delivery must be answered with a 4xx and not stored.
+
+    `reason` is a short, constant, machine-friendly code (counted per endpoint and hour);
+    the message is safe to show to the sender.
+    """
+
+    status_code = 400
+    reason = "rejected"
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        if reason is not None:
+            self.reason = reason
+
+
+class SignatureMissing(DeliveryRejected):
+    reason = "signature_missing"
+
+
+class SignatureInvalid(DeliveryRejected):
+    reason = "signature_invalid"
+
+
+class TimestampOutOfTolerance(DeliveryRejected):
+    reason = "timestamp_out_of_tolerance"
+
+
+class MalformedPayload(DeliveryRejected):
+    reason = "malformed_payload"
+
+
+class PayloadTooLarge(DeliveryRejected):
+    status_code = 413
+    reason = "payload_too_large"
+
+
+class UnknownProvider(WebhookError, KeyError):
+    """A provider id that is not in `webhooks.providers.PROVIDERS`."""
+
+
+class WebhookConfigurationError(ImproperlyConfigured):
+    """An endpoint or setting is unusable (e.g. no active secret, a bad public key)."""
