@@ -32,7 +32,7 @@ install: $(STAMP)
 
 run: $(STAMP) .env
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py ensure_admin
+	$(BIN)/python manage.py ensure_admin --url http://$(HOST):$(PORT)/admin/
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(STAMP)

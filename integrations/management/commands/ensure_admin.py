@@ -19,8 +19,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--username", default="admin", help="default: admin")
         parser.add_argument("--email", default="admin@localhost", help="default: admin@localhost")
+        parser.add_argument(
+            "--url",
+            default="http://127.0.0.1:8000/admin/",
+            help="admin URL to print with the credentials (default: http://127.0.0.1:8000/admin/)",
+        )
 
-    def handle(self, *args: Any, username: str, email: str, **options: Any) -> None:
+    def handle(self, *args: Any, username: str, email: str, url: str, **options: Any) -> None:
         user_model = get_user_model()
         if user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username}).exists():
             self.stdout.write(
@@ -34,7 +39,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             self.style.SUCCESS(
-                "Created admin user. Log in at http://127.0.0.1:8000/admin/ with\n"
+                f"Created admin user. Log in at {url} with\n"
                 f"  username: {username}\n  password: {password}\n"
                 "This password is shown only once."
             )
