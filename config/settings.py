@@ -169,7 +169,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/connections/"
+LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -219,4 +221,134 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
     ],
+}
+
+# --- webhooks --------------------------------------------------------------------------------
+
+# Scheme and host providers post to, e.g. https://hooks.example.com (Twilio signs the full
+# URL; the admin shows it). Empty: built from the request (Django's proxy settings apply).
+WEBHOOKS_PUBLIC_BASE_URL: str = env.str("WEBHOOKS_PUBLIC_BASE_URL", default="")
+# Seconds between failed attempts; past the last one an event is dead (≈ 3 days in all).
+WEBHOOKS_RETRY_SCHEDULE: list[int] = [
+    int(v)
+    for v in env.list(
+        "WEBHOOKS_RETRY_SCHEDULE",
+        default=["60", "300", "1800", "7200", "21600", "43200", "86400", "86400"],
+    )
+]
+# A claimed event still `processing` after this many seconds is stuck (its worker died).
+WEBHOOKS_PROCESSING_LEASE_SECONDS = env.int("WEBHOOKS_PROCESSING_LEASE_SECONDS", default=900)
+# A `pending` event older than this is re-enqueued (its enqueue was lost).
+WEBHOOKS_PENDING_GRACE_SECONDS = env.int("WEBHOOKS_PENDING_GRACE_SECONDS", default=300)
+WEBHOOKS_DISPATCH_INTERVAL_SECONDS = env.int("WEBHOOKS_DISPATCH_INTERVAL_SECONDS", default=60)
+WEBHOOKS_DISPATCH_BATCH_SIZE = env.int("WEBHOOKS_DISPATCH_BATCH_SIZE", default=500)
+WEBHOOKS_ENDPOINT_CACHE_SECONDS = env.int("WEBHOOKS_ENDPOINT_CACHE_SECONDS", default=300)
+# Each process also keeps its own copy this long (other processes see a change this late).
+WEBHOOKS_ENDPOINT_LOCAL_CACHE_SECONDS = env.float(
+    "WEBHOOKS_ENDPOINT_LOCAL_CACHE_SECONDS", default=5.0
+)
+WEBHOOKS_VERIFICATION_FAILURES_KEPT = env.int("WEBHOOKS_VERIFICATION_FAILURES_KEPT", default=50)
+CELERY_BEAT_SCHEDULE["webhooks-dispatch-due"] = {
+    "task": "webhooks.tasks.webhook_events_dispatch_due_task",
+    "schedule": float(WEBHOOKS_DISPATCH_INTERVAL_SECONDS),
+}
+
+# --- payments and email (Stripe, SendGrid) ---------------------------------------------------
+
+# Unset: every Stripe call fails with "STRIPE_SECRET_KEY not set" (nothing is attempted).
+STRIPE_SECRET_KEY: str = env.str("STRIPE_SECRET_KEY", default="")
+# Pinned: the version this code reads and writes (see integrations/payments/conf.py, README).
+STRIPE_API_VERSION: str = env.str("STRIPE_API_VERSION", default="2026-10-28.endive")
+# The SDK's own retries (with the call's idempotency key); StripeClient makes none by default.
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+STRIPE_CONNECT_TIMEOUT = env.float("STRIPE_CONNECT_TIMEOUT", default=5.0)
+STRIPE_READ_TIMEOUT = env.float("STRIPE_READ_TIMEOUT", default=30.0)
+# Confirmation / failure emails from the payment_intent webhooks.
+PAYMENTS_SEND_EMAILS = env.bool("PAYMENTS_SEND_EMAILS", default=True)
+# Unset: messages are recorded and printed to the console; nothing leaves the machine.
+SENDGRID_API_KEY: str = env.str("SENDGRID_API_KEY", default="")
+# SendGrid validates but does not deliver (staging).
+SENDGRID_SANDBOX_MODE = env.bool("SENDGRID_SANDBOX_MODE", default=False)
+# Celery retries of a queued message whose send failed transiently.
+SENDGRID_SEND_MAX_RETRIES = env.int("SENDGRID_SEND_MAX_RETRIES", default=5)
+DEFAULT_FROM_EMAIL: str = env.str("DEFAULT_FROM_EMAIL", default="Liaison <noreply@localhost>")
+SERVER_EMAIL: str = env.str("SERVER_EMAIL", default="") or DEFAULT_FROM_EMAIL
+EMAIL_BACKEND: str = env.str("EMAIL_BACKEND", default="integrations.email.backend.SendGridBackend")
+
+# --- outbound HTTP: retries, circuit breakers, rate limiters (integrations.http/resilience) ---
+
+# Per-service overrides and additions, as JSON: {"service": {"option": value}}. Built in:
+# stripe, sendgrid, google, github, oidc. A service not built in must be declared here (an
+# empty {} gives it the defaults and absolute https URLs only). Options: base_url,
+# connect_timeout, read_timeout, retries, backoff_base, backoff_cap, retry_after_max,
+# idempotency_header, request_id_headers, breaker_fail_max, breaker_reset_timeout,
+# breaker_success_threshold, breaker_window, breaker_min_calls, breaker_failure_rate,
+# limiter_capacity, limiter_refill_rate, limiter_max_wait (see integrations/resilience/config.py).
+INTEGRATIONS_SERVICES: dict[str, dict[str, object]] = env.json("INTEGRATIONS_SERVICES", default={})
+# The same options as defaults for every service (below the built-in per-service values).
+INTEGRATIONS_HTTP_DEFAULTS: dict[str, object] = env.json("INTEGRATIONS_HTTP_DEFAULTS", default={})
+# Prefix of the Redis keys holding breaker, limiter and metrics state.
+INTEGRATIONS_STATE_PREFIX = env.str("INTEGRATIONS_STATE_PREFIX", default="liaison:integrations")
+# How far back integrations.health.snapshot() looks, in seconds (whole minutes).
+INTEGRATIONS_METRICS_WINDOW_SECONDS = env.int("INTEGRATIONS_METRICS_WINDOW_SECONDS", default=900)
+# After Redis failed, seconds of in-process breaker/limiter state before trying Redis again.
+INTEGRATIONS_REDIS_RETRY_SECONDS = env.float("INTEGRATIONS_REDIS_RETRY_SECONDS", default=10.0)
+# Every console log line goes through the credential-redacting filter.
+LOGGING.setdefault("filters", {})["redact_secrets"] = {  # type: ignore[index]
+    "()": "integrations.redaction.RedactingFilter"
+}
+LOGGING["handlers"]["console"].setdefault("filters", []).append("redact_secrets")  # type: ignore[index]
+
+# --- OAuth account linking (oauth_accounts) --------------------------------------------------
+
+# A provider is enabled when its client id and secret are set (OIDC also needs the issuer).
+# Callback URL to register at each provider: <site>/oauth/complete/<google|github|oidc>/
+# (`manage.py oauth_providers` prints them).
+OAUTH_GOOGLE_CLIENT_ID: str = env.str("OAUTH_GOOGLE_CLIENT_ID", default="")
+OAUTH_GOOGLE_CLIENT_SECRET: str = env.str("OAUTH_GOOGLE_CLIENT_SECRET", default="")
+OAUTH_GOOGLE_SCOPES: list[str] = env.list("OAUTH_GOOGLE_SCOPES", default=[])
+OAUTH_GITHUB_CLIENT_ID: str = env.str("OAUTH_GITHUB_CLIENT_ID", default="")
+OAUTH_GITHUB_CLIENT_SECRET: str = env.str("OAUTH_GITHUB_CLIENT_SECRET", default="")
+OAUTH_GITHUB_SCOPES: list[str] = env.list(
+    "OAUTH_GITHUB_SCOPES", default=["read:user", "user:email"]
+)
+OAUTH_OIDC_ISSUER: str = env.str("OAUTH_OIDC_ISSUER", default="")
+OAUTH_OIDC_CLIENT_ID: str = env.str("OAUTH_OIDC_CLIENT_ID", default="")
+OAUTH_OIDC_CLIENT_SECRET: str = env.str("OAUTH_OIDC_CLIENT_SECRET", default="")
+OAUTH_OIDC_SCOPES: list[str] = env.list("OAUTH_OIDC_SCOPES", default=["openid", "profile", "email"])
+OAUTH_OIDC_TITLE: str = env.str("OAUTH_OIDC_TITLE", default="OpenID Connect")
+OAUTH_REFRESH_MARGIN_SECONDS = env.int("OAUTH_REFRESH_MARGIN_SECONDS", default=300)
+OAUTH_IDLE_REFRESH_DAYS = env.int("OAUTH_IDLE_REFRESH_DAYS", default=30)
+OAUTH_REFRESH_MAX_FAILURES = env.int("OAUTH_REFRESH_MAX_FAILURES", default=5)
+OAUTH_REFRESH_BACKOFF_SECONDS = env.int("OAUTH_REFRESH_BACKOFF_SECONDS", default=60)
+OAUTH_REFRESH_BACKOFF_CAP_SECONDS = env.int("OAUTH_REFRESH_BACKOFF_CAP_SECONDS", default=21_600)
+OAUTH_LOGIN_WITH_PROVIDER = env.bool("OAUTH_LOGIN_WITH_PROVIDER", default=False)
+OAUTH_PUBLIC_BASE_URL: str = env.str("OAUTH_PUBLIC_BASE_URL", default="")
+OAUTH_REFRESH_EVERY_MINUTES = env.int("OAUTH_REFRESH_EVERY_MINUTES", default=5)
+
+AUTHENTICATION_BACKENDS = [
+    *AUTHENTICATION_BACKENDS,
+    "oauth_accounts.backends.google.GoogleBackend",
+    "oauth_accounts.backends.github.GitHubBackend",
+    "oauth_accounts.backends.oidc.OIDCBackend",
+]
+SOCIAL_AUTH_URL_NAMESPACE = "oauth_accounts"
+SOCIAL_AUTH_PIPELINE = (
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "social_core.pipeline.social_auth.social_user",
+    "oauth_accounts.pipeline.require_user",
+    "social_core.pipeline.social_auth.associate_user",
+    "oauth_accounts.pipeline.store_tokens",
+)
+SOCIAL_AUTH_LOGIN_REDIRECT_URL = "/connections/"
+SOCIAL_AUTH_NEW_ASSOCIATION_REDIRECT_URL = "/connections/"
+SOCIAL_AUTH_LOGIN_ERROR_URL = "/connections/"
+SOCIAL_AUTH_SANITIZE_REDIRECTS = True
+SOCIAL_AUTH_ALLOWED_REDIRECT_HOSTS: list[str] = []
+SOCIAL_AUTH_REDIRECT_IS_HTTPS = env.bool("SOCIAL_AUTH_REDIRECT_IS_HTTPS", default=False)
+CELERY_BEAT_SCHEDULE["oauth-accounts-refresh-due-tokens"] = {
+    "task": "oauth_accounts.refresh_due_tokens",
+    "schedule": OAUTH_REFRESH_EVERY_MINUTES * 60.0,
 }

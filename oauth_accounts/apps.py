@@ -5,3 +5,15 @@ class OauthAccountsConfig(AppConfig):
     name = "oauth_accounts"
     verbose_name = "OAuth accounts"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.models.signals import pre_save
+        from social_django.models import UserSocialAuth
+
+        from oauth_accounts.signals import strip_tokens_before_save
+
+        pre_save.connect(
+            strip_tokens_before_save,
+            sender=UserSocialAuth,
+            dispatch_uid="oauth_accounts.strip_tokens_before_save",
+        )

@@ -120,8 +120,14 @@ def _database_url_for(name: str) -> str:
     return f"postgres://{user}{password}@{host}:{port}/{name}"
 
 
-def start_celery_worker(env: dict[str, str], *, timeout: float = 30.0) -> subprocess.Popen[bytes]:
-    """Start `celery worker` and wait until it answers a control ping."""
+def start_celery_worker(
+    env: dict[str, str], *, timeout: float = 30.0, extra_args: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
+    """Start `celery worker` and wait until it answers a control ping.
+
+    `extra_args` go to `celery worker` (e.g. `--include=tests.some_module` to register test
+    handlers in the worker process).
+    """
     from celery import current_app
 
     hostname = f"test-{os.getpid()}-{time.monotonic_ns()}@{socket.gethostname()}"
@@ -138,6 +144,7 @@ def start_celery_worker(env: dict[str, str], *, timeout: float = 30.0) -> subpro
             "--without-gossip",
             "--without-mingle",
             f"--hostname={hostname}",
+            *extra_args,
         ],
         cwd=REPO_ROOT,
         env=env,

@@ -1,1 +1,282 @@
-"""Admin registrations of this app (added with its models)."""
+"""Admin for webhook endpoints, the event log and rejected deliveries.
+
+Secrets are write-only: the form has a password field that adds a new secret (old ones stay
+active unless retired), and the inline only says whether each one is active; no value is ever
+rendered. Actions call the same services as the management commands.
+"""
+
+from __future__ import annotations
+
+import json
+from contextvars import ContextVar
+from typing import Any
+
+import requests
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html
+
+from webhooks import conf
+from webhooks.exceptions import WebhookConfigurationError, WebhookError
+from webhooks.models import (
+    VerificationFailure,
+    VerificationFailureCount,
+    WebhookEndpoint,
+    WebhookEvent,
+    WebhookSecret,
+)
+from webhooks.selectors import webhook_endpoint_url
+from webhooks.services import (
+    webhook_endpoint_send_test,
+    webhook_event_mark_ignored,
+    webhook_event_replay,
+    webhook_secret_add,
+)
+
+# The request being rendered (per thread/context), to build absolute URLs when
+# WEBHOOKS_PUBLIC_BASE_URL is not set.
+_current_request: ContextVar[HttpRequest | None] = ContextVar(
+    "webhooks_admin_request", default=None
+)
+
+
+def _base_url() -> str:
+    if conf.public_base_url():
+        return conf.public_base_url()
+    request = _current_request.get()
+    return request.build_absolute_uri("/").rstrip("/") if request is not None else ""
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    new_secret = forms.CharField(
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=(
+            "Write-only. Adds a secret; existing secrets stay active (rotation without loss) "
+            "unless you tick the box below. Leave empty to keep the secrets as they are."
+        ),
+    )
+    retire_old_secrets = forms.BooleanField(
+        required=False, help_text="Deactivate every other secret once the new one is saved."
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = [
+            "provider",
+            "slug",
+            "description",
+            "active",
+            "tolerance_seconds",
+            "max_body_bytes",
+            "options",
+            "public_key",
+        ]
+
+
+class WebhookSecretInline(admin.TabularInline):
+    model = WebhookSecret
+    extra = 0
+    fields = ["value_state", "active", "created_at"]
+    readonly_fields = ["value_state", "created_at"]
+    can_delete = True
+    verbose_name = "secret"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # added through the write-only field on the endpoint form
+
+    @admin.display(description="value")
+    def value_state(self, obj: WebhookSecret) -> str:
+        return "set" if obj.pk else "not set"
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    form = WebhookEndpointForm
+    inlines = [WebhookSecretInline]
+    list_display = ["slug", "provider", "active", "secrets_state", "full_url", "created_at"]
+    list_filter = ["provider", "active"]
+    search_fields = ["slug", "description"]
+    readonly_fields = ["full_url", "secrets_state", "created_at", "updated_at"]
+    actions = ["send_test_delivery"]
+    fieldsets = [
+        (None, {"fields": ["provider", "slug", "full_url", "description", "active"]}),
+        ("Verification", {"fields": ["secrets_state", "new_secret", "retire_old_secrets"]}),
+        (
+            "Options",
+            {"fields": ["tolerance_seconds", "max_body_bytes", "options", "public_key"]},
+        ),
+        (None, {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        token = _current_request.set(request)
+        try:
+            response = super().changeform_view(request, *args, **kwargs)
+            # Render now, while the request is known (template responses render lazily).
+            render = getattr(response, "render", None)
+            if callable(render):
+                render()
+            return response
+        finally:
+            _current_request.reset(token)
+
+    def changelist_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        token = _current_request.set(request)
+        try:
+            response = super().changelist_view(request, *args, **kwargs)
+            # Render now, while the request is known (template responses render lazily).
+            render = getattr(response, "render", None)
+            if callable(render):
+                render()
+            return response
+        finally:
+            _current_request.reset(token)
+
+    @admin.display(description="URL to paste into the provider's dashboard")
+    def full_url(self, obj: WebhookEndpoint) -> str:
+        if not obj.pk:
+            return "(shown once saved)"
+        return webhook_endpoint_url(endpoint=obj, base_url=_base_url())
+
+    @admin.display(description="secrets")
+    def secrets_state(self, obj: WebhookEndpoint) -> str:
+        if not obj.pk:
+            return "not set"
+        active = obj.secrets.filter(active=True).count()
+        return f"set ({active} active)" if active else "not set"
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        new_secret = form.cleaned_data.get("new_secret")
+        if new_secret:
+            rotated = webhook_secret_add(
+                endpoint=form.instance,
+                value=new_secret,
+                retire_others=bool(form.cleaned_data.get("retire_old_secrets")),
+            )
+            self.message_user(
+                request,
+                f"Secret added; {rotated.retired} older secret(s) retired.",
+                messages.SUCCESS,
+            )
+
+    @admin.action(description="Send a test delivery (signed sample event)")
+    def send_test_delivery(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        base = conf.public_base_url() or request.build_absolute_uri("/").rstrip("/")
+        for endpoint in queryset:
+            try:
+                result = webhook_endpoint_send_test(endpoint=endpoint, base_url=base)
+            except (WebhookError, WebhookConfigurationError, requests.RequestException) as exc:
+                self.message_user(
+                    request,
+                    f"{endpoint.slug}: not sent ({type(exc).__name__}: {exc})",
+                    messages.ERROR,
+                )
+                continue
+            level = messages.SUCCESS if 200 <= result.status_code < 300 else messages.WARNING
+            self.message_user(
+                request,
+                f"{endpoint.slug}: test event {result.event_id} answered {result.status_code}.",
+                level,
+            )
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = [
+        "event_id",
+        "event_type",
+        "endpoint",
+        "provider_name",
+        "status",
+        "attempts",
+        "received_at",
+        "next_attempt_at",
+    ]
+    list_filter = ["status", "endpoint", "endpoint__provider", "event_type"]
+    list_select_related = ["endpoint"]
+    date_hierarchy = "received_at"
+    search_fields = ["=event_id"]
+    actions = ["replay", "mark_ignored"]
+    _EVENT_FIELDS = [
+        "endpoint",
+        "event_id",
+        "event_type",
+        "status",
+        "attempts",
+        "received_at",
+        "occurred_at",
+        "next_attempt_at",
+        "processed_at",
+        "claimed_at",
+        "locked_until",
+        "last_error",
+        "stored_headers",
+        "pretty_payload",
+    ]
+    fields = tuple(_EVENT_FIELDS)
+    readonly_fields = tuple(_EVENT_FIELDS)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="provider", ordering="endpoint__provider")
+    def provider_name(self, obj: WebhookEvent) -> str:
+        return obj.endpoint.provider
+
+    @admin.display(description="headers")
+    def stored_headers(self, obj: WebhookEvent) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.headers, indent=2, sort_keys=True))
+
+    @admin.display(description="payload")
+    def pretty_payload(self, obj: WebhookEvent) -> str:
+        payload = obj.payload
+        text = (
+            payload
+            if isinstance(payload, str)
+            else json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False)
+        )
+        return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)
+
+    @admin.action(description="Replay (back to pending, attempts reset)", permissions=["view"])
+    def replay(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
+        count = webhook_event_replay(events=queryset)
+        skipped = queryset.count() - count
+        note = f" ({skipped} being processed right now were left alone)" if skipped > 0 else ""
+        self.message_user(request, f"{count} event(s) queued for replay{note}.", messages.SUCCESS)
+
+    @admin.action(description="Mark ignored", permissions=["view"])
+    def mark_ignored(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
+        count = webhook_event_mark_ignored(events=queryset)
+        self.message_user(request, f"{count} event(s) marked ignored.", messages.SUCCESS)
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(VerificationFailure)
+class VerificationFailureAdmin(_ReadOnlyAdmin):
+    list_display = ["created_at", "endpoint", "reason", "detail", "remote_addr", "body_size"]
+    list_filter = ["reason", "endpoint"]
+    date_hierarchy = "created_at"
+    list_select_related = ["endpoint"]
+
+
+@admin.register(VerificationFailureCount)
+class VerificationFailureCountAdmin(_ReadOnlyAdmin):
+    list_display = ["hour", "endpoint", "reason", "count"]
+    list_filter = ["reason", "endpoint"]
+    date_hierarchy = "hour"
+    list_select_related = ["endpoint"]

@@ -7,6 +7,8 @@ class WebhooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from webhooks import signals
         from webhooks.handlers import load_handler_modules
 
         load_handler_modules()
+        signals.connect()

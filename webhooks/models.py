@@ -1,1 +1,220 @@
-"""Models of this app (added by the issues that build it)."""
+"""The webhook event log and its endpoints.
+
+- `WebhookEndpoint`: one URL (`/webhooks/<slug>/`) for one provider, with its verification
+  settings. Secrets live in `WebhookSecret` (encrypted, several may be active at once so a
+  rotation never drops a delivery).
+- `WebhookEvent`: one stored event, the raw bytes exactly as received, plus its processing
+  state (`pending → processing → processed | ignored | failed → … → dead`).
+- `VerificationFailure` (the last few, bounded per endpoint) and `VerificationFailureCount`
+  (one counter row per endpoint, hour and reason): rejected deliveries, for debugging and
+  monitoring, never unbounded.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.db import models
+from django.urls import reverse
+
+from integrations.fields import EncryptedTextField
+from webhooks.providers import provider_choices
+
+ONE_MIB = 1024 * 1024
+
+
+class WebhookEndpoint(models.Model):
+    # A callable: adding a provider to the registry needs no migration.
+    provider = models.CharField(max_length=32, choices=provider_choices)
+    slug = models.SlugField(
+        max_length=100, unique=True, help_text="The URL is /webhooks/<slug>/ on this site."
+    )
+    description = models.CharField(max_length=255, blank=True)
+    active = models.BooleanField(
+        default=True, help_text="Inactive endpoints answer 404 and store nothing."
+    )
+    tolerance_seconds = models.PositiveIntegerField(
+        default=300, help_text="Maximum age (and clock skew) of a signed timestamp."
+    )
+    max_body_bytes = models.PositiveIntegerField(
+        default=ONE_MIB, help_text="Larger deliveries are refused with 413 before being read."
+    )
+    options = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            "Provider options (never secrets), e.g. for the generic hmac provider: "
+            '{"header": "X-Signature", "algorithm": "sha256", "encoding": "hex", '
+            '"prefix": "sha256="}.'
+        ),
+    )
+    public_key = models.TextField(
+        blank=True, help_text="The provider's public key (PEM or base64 DER), e.g. SendGrid's."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return f"{self.slug} ({self.provider})"
+
+    @property
+    def loaded_slug(self) -> str | None:
+        """The slug stored before this save (set by a pre_save signal), to free a renamed URL."""
+        return getattr(self, "_previous_slug", None)
+
+    @property
+    def path(self) -> str:
+        return reverse("webhooks:receive", kwargs={"slug": self.slug})
+
+
+class WebhookSecret(models.Model):
+    """A verification secret. Any active one verifies; the newest signs test deliveries."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="secrets")
+    value = EncryptedTextField()
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        # Never the value.
+        state = "active" if self.active else "retired"
+        return f"secret #{self.pk} of {self.endpoint_id} ({state})"
+
+
+class WebhookEvent(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "pending"
+        PROCESSING = "processing", "processing"
+        PROCESSED = "processed", "processed"
+        IGNORED = "ignored", "ignored"
+        FAILED = "failed", "failed"
+        DEAD = "dead", "dead"
+
+    # No index of its own: the unique (endpoint, event_id) constraint leads with it.
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.PROTECT, related_name="events", db_index=False
+    )
+    event_id = models.CharField(max_length=255)
+    event_type = models.CharField(max_length=255, blank=True)
+    # The raw bytes of this event exactly as received (verified signatures cover them).
+    body = models.BinaryField()
+    # Non-sensitive headers (the provider's `stored_headers` plus content-type), lower-case.
+    headers = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField()
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    # When the event is due (pending: when it was queued; failed: the next retry).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    # Set when a worker claims the event; past `locked_until` a `processing` event is stuck.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "event_id"], name="webhooks_event_unique_per_endpoint"
+            )
+        ]
+        # Every index costs each insert on the hot path, so they are few and partial where
+        # the query only looks at some statuses (a new `pending` row skips the last two).
+        indexes = [
+            # The dispatcher: due failed and stale pending events.
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                name="webhooks_event_due",
+                condition=models.Q(status__in=["pending", "failed"]),
+            ),
+            # The dispatcher: `processing` events whose lease expired.
+            models.Index(
+                fields=["locked_until"],
+                name="webhooks_event_lease",
+                condition=models.Q(status="processing"),
+            ),
+            # The admin's default ordering, date hierarchy and filters; pruning.
+            models.Index(fields=["received_at"], name="webhooks_event_received"),
+            # The admin's "needs attention" lists.
+            models.Index(
+                fields=["status", "received_at"],
+                name="webhooks_event_attention",
+                condition=models.Q(status__in=["failed", "dead"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} ({self.event_type or 'untyped'})"
+
+    @property
+    def provider(self) -> str:
+        return self.endpoint.provider
+
+    @property
+    def raw_body(self) -> bytes:
+        return bytes(self.body)
+
+    @cached_property
+    def payload(self) -> Any:
+        """The stored body parsed: JSON, or a dict of form fields (Twilio); raw text else."""
+        raw = self.raw_body
+        content_type = str((self.headers or {}).get("content-type", ""))
+        text = raw.decode("utf-8", errors="replace")
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            return dict(parse_qsl(text, keep_blank_values=True))
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+
+
+class VerificationFailure(models.Model):
+    """One recent rejected delivery (the last N per endpoint are kept; see conf)."""
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="verification_failures"
+    )
+    reason = models.CharField(max_length=64)
+    detail = models.CharField(max_length=255, blank=True)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    body_size = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["endpoint", "-id"], name="webhooks_vfail_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.reason} on {self.endpoint_id}"
+
+
+class VerificationFailureCount(models.Model):
+    """Rejected deliveries per endpoint, hour and reason (one upserted row each)."""
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="verification_failure_counts"
+    )
+    hour = models.DateTimeField()
+    reason = models.CharField(max_length=64)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-hour", "endpoint_id", "reason"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "hour", "reason"], name="webhooks_vfail_count_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count} x {self.reason} on {self.endpoint_id} at {self.hour:%Y-%m-%d %H}h"

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 Handler = Callable[["WebhookEvent"], Any]
 
 # Modules whose import registers handlers (kept explicit; see module docstring).
-HANDLER_MODULES: tuple[str, ...] = ()
+HANDLER_MODULES: tuple[str, ...] = ("webhooks.handlers.stripe", "webhooks.handlers.sendgrid")
 
 _HANDLERS: defaultdict[tuple[str, str], list[Handler]] = defaultdict(list)
 

@@ -9,16 +9,27 @@ Values passed between layers are frozen dataclasses:
 - `IncomingDelivery`: the raw request as received (body bytes, headers, public URL, form).
 - `EndpointSecrets`: what the endpoint stores to verify (decrypted secrets, public key,
   tolerance, per-endpoint options such as the generic HMAC header).
-- `ParsedEvent`: one event of a delivery (a SendGrid batch gives several).
+- `ParsedEvent`: one event of a delivery (a SendGrid batch gives several); its id and type
+  are checked on construction (non-empty, at most 255 characters, no control characters), so
+  a sender can never make the insert fail.
+
+The module also holds the small payload helpers every provider shares (`json_object`,
+`required_text`, `epoch_or_none`, `iso_to_epoch`, `dump_json`); the signature mechanics live
+in `webhooks/signing.py`.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, ClassVar
+
+from webhooks.exceptions import MalformedPayload
 
 
 class Headers(Mapping[str, str]):
@@ -79,6 +90,25 @@ class ParsedEvent:
     # When the provider says the event happened (epoch seconds), if it says.
     occurred_at: float | None = None
 
+    def __post_init__(self) -> None:
+        # Ids and types come from the sender: refuse what no column can store (NUL, surrogates,
+        # over-long values) here, as a 4xx, instead of as a failed insert (5xx, retried forever).
+        _check_identifier(self.event_id, what="event id")
+        _check_identifier(self.event_type, what="event type")
+
+
+MAX_IDENTIFIER_LENGTH = 255
+_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def _check_identifier(value: object, *, what: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise MalformedPayload(f"The {what} is missing.")
+    if len(value) > MAX_IDENTIFIER_LENGTH:
+        raise MalformedPayload(f"The {what} is longer than {MAX_IDENTIFIER_LENGTH} characters.")
+    if _UNSTORABLE.search(value):
+        raise MalformedPayload(f"The {what} contains control characters.")
+
 
 @dataclass(frozen=True)
 class ImmediateResponse:
@@ -115,8 +145,24 @@ class WebhookProvider(ABC):
         """Raise a `DeliveryRejected` subclass unless the delivery is authentic and fresh."""
 
     @abstractmethod
-    def parse(self, delivery: IncomingDelivery) -> list[ParsedEvent]:
-        """The events of a verified delivery; `MalformedPayload` when it has none."""
+    def parse(
+        self, delivery: IncomingDelivery, secrets: EndpointSecrets | None = None
+    ) -> list[ParsedEvent]:
+        """The events of a verified delivery; `MalformedPayload` when it has none.
+
+        `secrets` (optional) carries the endpoint's options; only the generic `hmac` provider
+        reads them (`id_header`/`id_field`/`type_header`/`type_field`). Without them it falls
+        back to a body-hash id and the type "webhook", so pass them.
+        """
+
+    def check_configuration(self, secrets: EndpointSecrets) -> None:
+        """Raise `WebhookConfigurationError` when this endpoint's material cannot work.
+
+        For admin forms and commands, before an endpoint is saved: a malformed public key,
+        generic HMAC options naming an unknown algorithm, a secret that is not `whsec_…`.
+        The default accepts anything; `verify()` checks again on every delivery.
+        """
+        return None
 
     def immediate_response(
         self, delivery: IncomingDelivery, events: list[ParsedEvent]
@@ -126,9 +172,22 @@ class WebhookProvider(ABC):
 
     @abstractmethod
     def sign(
-        self, body: bytes, secrets: EndpointSecrets, *, url: str, timestamp: int
+        self,
+        body: bytes,
+        secrets: EndpointSecrets,
+        *,
+        url: str,
+        timestamp: int,
+        event_type: str | None = None,
+        event_id: str | None = None,
     ) -> SignedRequest:
-        """Sign `body` exactly as the provider would (for `send_test_webhook`)."""
+        """Sign `body` exactly as the provider would (for `send_test_webhook`).
+
+        Signs with the newest secret (`secrets.secrets[0]`). `event_type`/`event_id` are
+        optional: providers that carry them in headers (GitHub, Shopify, Standard Webhooks,
+        the generic HMAC provider) use them there; when omitted they are read from the body
+        where it names them, else a default type and a fresh id are used.
+        """
 
     @abstractmethod
     def sample_body(self, event_type: str | None, *, event_id: str) -> bytes:
@@ -139,3 +198,62 @@ class WebhookProvider(ABC):
         from secrets import token_urlsafe
 
         return token_urlsafe(32)
+
+
+# --- shared payload helpers (added by the providers work; optional for callers) -------------
+
+
+def json_payload(body: bytes) -> Any:
+    """The parsed JSON of a delivery body; `MalformedPayload` for non-UTF-8 or invalid JSON."""
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise MalformedPayload("The body is not valid UTF-8 JSON.") from exc
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """The parsed JSON object of a delivery body; `MalformedPayload` unless it is an object."""
+    payload = json_payload(body)
+    if not isinstance(payload, dict):
+        raise MalformedPayload("The body is not a JSON object.")
+    return payload
+
+
+def required_text(payload: Mapping[str, Any], key: str, *, what: str) -> str:
+    """A non-empty string field of a payload; `MalformedPayload` when missing or not a string."""
+    value = payload.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value:
+        raise MalformedPayload(f"The payload has no {what}.")
+    return value
+
+
+def epoch_or_none(value: Any) -> float | None:
+    """Epoch seconds from a numeric payload field, None when absent or not a plain number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def dump_json(payload: Any) -> bytes:
+    """Compact JSON bytes, as the sample bodies and batch elements are stored."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def iso_to_epoch(value: Any) -> float | None:
+    """Epoch seconds from an ISO 8601 string (`Z` allowed, naive means UTC); None if invalid."""
+    if not isinstance(value, str) or not value or len(value) > 64:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.timestamp()
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def epoch_to_iso(epoch: float) -> str:
+    """`YYYY-MM-DDTHH:MM:SSZ` for epoch seconds (how sample bodies write times)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))

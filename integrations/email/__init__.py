@@ -1,0 +1,1 @@
+"""SendGrid email: `EmailService`, the Django email backend, the `EmailMessage` log."""

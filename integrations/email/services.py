@@ -1,0 +1,491 @@
+"""Sending email through SendGrid's v3 Mail Send API, and applying SendGrid's events.
+
+Messages are built with the `sendgrid` package's helpers (`sendgrid.helpers.mail.Mail` →
+`.get()`), then POSTed to `/v3/mail/send` through the resilient client
+(`integrations.http.ServiceClient("sendgrid")`), so timeouts, retries, the breaker, the rate
+limiter and metrics apply. Every send is recorded as an `EmailMessage` first; its status then
+follows SendGrid's event webhook.
+
+Without SENDGRID_API_KEY the message is recorded and printed to the console with a note that
+nothing left this machine — never silently dropped.
+
+API: https://www.twilio.com/docs/sendgrid/api-reference/mail-send/mail-send (202 + X-Message-Id)
+Events: https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/event
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from sendgrid.helpers.mail import (
+    Attachment,
+    Bcc,
+    Category,
+    Cc,
+    ContentId,
+    CustomArg,
+    Disposition,
+    FileContent,
+    FileName,
+    FileType,
+    From,
+    Mail,
+    MailSettings,
+    Personalization,
+    ReplyTo,
+    SandBoxMode,
+    TemplateId,
+    To,
+)
+
+from integrations.email import conf
+from integrations.email.exceptions import EmailNotSendable
+from integrations.email.models import EmailMessage
+
+# Imported here (not lazily) so every process that can enqueue also registers the task.
+from integrations.email.tasks import email_message_send_task
+from integrations.exceptions import ClientError, IntegrationError
+from integrations.http import ServiceClient
+
+logger = logging.getLogger(__name__)
+
+SERVICE = "sendgrid"
+MAIL_SEND_PATH = "/v3/mail/send"
+# Custom arg carrying our row id: SendGrid echoes custom args in every event of the message.
+MESSAGE_ID_ARG = "liaison_message_id"
+
+
+class TextStream(Protocol):
+    def write(self, text: str) -> Any: ...
+
+    def flush(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class EmailAttachment:
+    filename: str
+    content: bytes
+    mimetype: str = "application/octet-stream"
+    disposition: str = "attachment"
+    content_id: str = ""
+
+
+def _addresses(value: str | Iterable[str] | None) -> list[str]:
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [address for address in value if address]
+
+
+class SendGridEmailService:
+    """Compose, record and send messages. `stream` receives the console copies."""
+
+    def __init__(self, *, stream: TextStream | None = None) -> None:
+        self.stream = stream
+
+    # --- public API --------------------------------------------------------------------------
+
+    def send(
+        self,
+        *,
+        to: str | Sequence[str],
+        subject: str,
+        text: str = "",
+        html: str = "",
+        cc: Sequence[str] = (),
+        bcc: Sequence[str] = (),
+        from_email: str | None = None,
+        reply_to: str | None = None,
+        attachments: Sequence[EmailAttachment] = (),
+        categories: Sequence[str] = (),
+        custom_args: Mapping[str, str] | None = None,
+    ) -> EmailMessage:
+        """Record and send now. Transport errors are recorded on the row, then raised."""
+        message, _ = self.compose(
+            to=to,
+            subject=subject,
+            text=text,
+            html=html,
+            cc=cc,
+            bcc=bcc,
+            from_email=from_email,
+            reply_to=reply_to,
+            attachments=attachments,
+            categories=categories,
+            custom_args=custom_args,
+        )
+        return self.deliver(message)
+
+    def send_template(
+        self,
+        *,
+        to: str | Sequence[str],
+        template_id: str,
+        data: Mapping[str, Any] | None = None,
+        subject: str = "",
+        cc: Sequence[str] = (),
+        bcc: Sequence[str] = (),
+        from_email: str | None = None,
+        reply_to: str | None = None,
+        attachments: Sequence[EmailAttachment] = (),
+        categories: Sequence[str] = (),
+        custom_args: Mapping[str, str] | None = None,
+    ) -> EmailMessage:
+        """Record and send a dynamic template message (`data` → dynamic_template_data)."""
+        message, _ = self.compose(
+            to=to,
+            template_id=template_id,
+            data=data,
+            subject=subject,
+            cc=cc,
+            bcc=bcc,
+            from_email=from_email,
+            reply_to=reply_to,
+            attachments=attachments,
+            categories=categories,
+            custom_args=custom_args,
+        )
+        return self.deliver(message)
+
+    def enqueue(
+        self, *, purpose_key: str | None = None, **fields: Any
+    ) -> tuple[EmailMessage, bool]:
+        """Record a message and send it after the surrounding transaction commits.
+
+        With `purpose_key`, at most one message per key is ever recorded (a unique column), so
+        calling this again — a duplicate webhook, a retried task — sends nothing new. Returns
+        (message, created).
+        """
+        message, created = self.compose(purpose_key=purpose_key, **fields)
+        if created:
+            transaction.on_commit(lambda: email_message_send_task.delay(message.pk), robust=True)
+        return message, created
+
+    def compose(
+        self,
+        *,
+        to: str | Sequence[str],
+        subject: str = "",
+        text: str = "",
+        html: str = "",
+        template_id: str = "",
+        data: Mapping[str, Any] | None = None,
+        cc: Sequence[str] = (),
+        bcc: Sequence[str] = (),
+        from_email: str | None = None,
+        reply_to: str | None = None,
+        attachments: Sequence[EmailAttachment] = (),
+        categories: Sequence[str] = (),
+        custom_args: Mapping[str, str] | None = None,
+        purpose_key: str | None = None,
+        last_error: str = "",
+    ) -> tuple[EmailMessage, bool]:
+        """Record a message (status queued) without sending it."""
+        request = {
+            "text": text,
+            "html": html,
+            "template_data": dict(data or {}),
+            "categories": list(categories),
+            "custom_args": dict(custom_args or {}),
+            "attachments": [
+                {
+                    "filename": item.filename,
+                    "content": base64.b64encode(item.content).decode("ascii"),
+                    "type": item.mimetype,
+                    "disposition": item.disposition,
+                    "content_id": item.content_id,
+                }
+                for item in attachments
+            ],
+        }
+        fields = {
+            "to": _addresses(to),
+            "cc": _addresses(cc),
+            "bcc": _addresses(bcc),
+            "from_email": from_email or conf.default_from_email(),
+            "reply_to": reply_to or "",
+            "subject": subject,
+            "template_id": template_id,
+            "request": request,
+            "last_error": last_error,
+        }
+        if purpose_key is None:
+            return EmailMessage.objects.create(**fields), True
+        existing = EmailMessage.objects.filter(purpose_key=purpose_key).first()
+        if existing is not None:
+            return existing, False
+        try:
+            with transaction.atomic():
+                return EmailMessage.objects.create(purpose_key=purpose_key, **fields), True
+        except IntegrityError:
+            return EmailMessage.objects.get(purpose_key=purpose_key), False
+
+    def deliver(
+        self, message: EmailMessage, *, keep_queued_on_retryable: bool = False
+    ) -> EmailMessage:
+        """Send a queued message once. Another process that already claimed it wins."""
+        claimed = EmailMessage.objects.filter(
+            pk=message.pk, status=EmailMessage.Status.QUEUED, attempts=message.attempts
+        ).update(attempts=F("attempts") + 1)
+        message.refresh_from_db()
+        if not claimed:
+            return message
+        if not message.to:
+            self._record_failure(message, "No recipient address.", retryable=False, keep=False)
+            raise EmailNotSendable("The message has no recipient.", service=SERVICE)
+        if not conf.sendgrid_api_key():
+            return self._deliver_to_console(message)
+        sandbox = conf.sendgrid_sandbox_mode()
+        body = build_mail(message, sandbox=sandbox).get()
+        try:
+            response = ServiceClient(SERVICE).request(
+                "POST",
+                MAIL_SEND_PATH,
+                json=body,
+                headers={"Authorization": f"Bearer {conf.sendgrid_api_key()}"},
+                # SendGrid ignores the header; it lets the client retry a POST that got a
+                # 5xx / connection error (SendGrid accepted nothing in those cases).
+                idempotency_key=f"liaison-email-{message.pk}-{message.attempts}",
+            )
+        except IntegrationError as exc:
+            self._record_failure(
+                message, _describe(exc), retryable=exc.retryable, keep=keep_queued_on_retryable
+            )
+            raise
+        message.sg_message_id = response.headers.get("X-Message-Id", "")
+        message.transport = (
+            EmailMessage.Transport.SANDBOX if sandbox else EmailMessage.Transport.SENDGRID
+        )
+        message.status = EmailMessage.Status.SENT
+        message.sent_at = timezone.now()
+        message.last_error = ""
+        message.timeline = [*message.timeline, {"event": "accepted", "at": _now_epoch()}]
+        message.save()
+        logger.info(
+            "email_sent",
+            extra={
+                "email_message_id": message.pk,
+                "sg_message_id": message.sg_message_id,
+                "sandbox": sandbox,
+            },
+        )
+        return message
+
+    def resend(self, message: EmailMessage) -> EmailMessage:
+        """Send the same content again as a new message (the original keeps its history)."""
+        copy = EmailMessage.objects.create(
+            to=message.to,
+            cc=message.cc,
+            bcc=message.bcc,
+            from_email=message.from_email,
+            reply_to=message.reply_to,
+            subject=message.subject,
+            template_id=message.template_id,
+            request=message.request,
+            timeline=[{"event": "resend_of", "at": _now_epoch(), "message": message.pk}],
+        )
+        return self.deliver(copy)
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _deliver_to_console(self, message: EmailMessage) -> EmailMessage:
+        note = "SENDGRID_API_KEY is not set: this message was NOT sent; nothing left this machine."
+        stream = self.stream or sys.stdout
+        request = message.request or {}
+        lines = [
+            "-" * 72,
+            f"[liaison email #{message.pk}] {note}",
+            f"From: {message.from_email}",
+            f"To: {', '.join(message.to)}",
+        ]
+        if message.cc:
+            lines.append(f"Cc: {', '.join(message.cc)}")
+        lines.append(f"Subject: {message.subject}")
+        if message.template_id:
+            lines.append(f"Template: {message.template_id} data={request.get('template_data')}")
+        lines += ["", request.get("text") or request.get("html") or ""]
+        for item in request.get("attachments") or []:
+            lines.append(f"[attachment] {item['filename']} ({item['type']})")
+        lines.append("-" * 72)
+        stream.write("\n".join(lines) + "\n")
+        stream.flush()
+        message.transport = EmailMessage.Transport.CONSOLE
+        message.status = EmailMessage.Status.SENT
+        message.sent_at = timezone.now()
+        message.timeline = [
+            *message.timeline,
+            {"event": "console", "at": _now_epoch(), "note": note},
+        ]
+        message.save()
+        logger.warning("email_console_only", extra={"email_message_id": message.pk})
+        return message
+
+    def _record_failure(
+        self, message: EmailMessage, error: str, *, retryable: bool, keep: bool
+    ) -> None:
+        message.last_error = error
+        message.status = (
+            EmailMessage.Status.QUEUED if (retryable and keep) else EmailMessage.Status.FAILED
+        )
+        message.timeline = [
+            *message.timeline,
+            {"event": "send_failed", "at": _now_epoch(), "retryable": retryable},
+        ]
+        message.save()
+        logger.warning(
+            "email_send_failed", extra={"email_message_id": message.pk, "retryable": retryable}
+        )
+
+
+EmailService = SendGridEmailService
+
+
+def build_mail(message: EmailMessage, *, sandbox: bool = False) -> Mail:
+    """The SendGrid `Mail` for a recorded message."""
+    request = message.request or {}
+    mail = Mail(from_email=From(message.from_email))
+    if message.subject:
+        mail.subject = message.subject
+    personalization = Personalization()
+    for address in message.to:
+        personalization.add_to(To(address))
+    for address in message.cc:
+        personalization.add_cc(Cc(address))
+    for address in message.bcc:
+        personalization.add_bcc(Bcc(address))
+    if message.template_id:
+        mail.template_id = TemplateId(message.template_id)
+        personalization.dynamic_template_data = request.get("template_data") or {}
+    mail.add_personalization(personalization)
+    if not message.template_id:
+        if request.get("text"):
+            mail.add_content(request["text"], "text/plain")
+        if request.get("html"):
+            mail.add_content(request["html"], "text/html")
+    if message.reply_to:
+        mail.reply_to = ReplyTo(message.reply_to)
+    for item in request.get("attachments") or []:
+        attachment = Attachment(
+            FileContent(item["content"]),
+            FileName(item["filename"]),
+            FileType(item["type"]),
+            Disposition(item.get("disposition") or "attachment"),
+        )
+        if item.get("content_id"):
+            attachment.content_id = ContentId(item["content_id"])
+        mail.add_attachment(attachment)
+    for category in request.get("categories") or []:
+        mail.add_category(Category(category))
+    custom_args = {**(request.get("custom_args") or {}), MESSAGE_ID_ARG: str(message.pk)}
+    for key, value in custom_args.items():
+        mail.add_custom_arg(CustomArg(key, str(value)))
+    if sandbox:
+        mail.mail_settings = MailSettings(sandbox_mode=SandBoxMode(True))
+    return mail
+
+
+def _describe(exc: IntegrationError) -> str:
+    text = f"{type(exc).__name__} (status {exc.status})"
+    if isinstance(exc, ClientError) and isinstance(exc.payload, dict):
+        errors = exc.payload.get("errors") or []
+        messages = [str(e.get("message")) for e in errors if isinstance(e, dict)]
+        if messages:
+            text += ": " + "; ".join(messages)
+    return text
+
+
+def _now_epoch() -> int:
+    return int(timezone.now().timestamp())
+
+
+# --- SendGrid events -------------------------------------------------------------------------
+
+_EVENT_STATUS = {
+    "processed": EmailMessage.Status.SENT,
+    "deferred": EmailMessage.Status.DEFERRED,
+    "delivered": EmailMessage.Status.DELIVERED,
+    "open": EmailMessage.Status.OPENED,
+    "click": EmailMessage.Status.CLICKED,
+    "bounce": EmailMessage.Status.BOUNCED,
+    "dropped": EmailMessage.Status.DROPPED,
+    "spamreport": EmailMessage.Status.SPAM_REPORT,
+    "unsubscribe": EmailMessage.Status.UNSUBSCRIBED,
+    "group_unsubscribe": EmailMessage.Status.UNSUBSCRIBED,
+}
+# A status only moves forward: a late `processed` never overwrites `delivered`.
+_STATUS_RANK: dict[str, int] = {
+    EmailMessage.Status.QUEUED: 0,
+    EmailMessage.Status.FAILED: 0,
+    EmailMessage.Status.SENT: 1,
+    EmailMessage.Status.DEFERRED: 2,
+    EmailMessage.Status.DELIVERED: 3,
+    EmailMessage.Status.BOUNCED: 4,
+    EmailMessage.Status.DROPPED: 4,
+    EmailMessage.Status.OPENED: 5,
+    EmailMessage.Status.CLICKED: 6,
+    EmailMessage.Status.UNSUBSCRIBED: 7,
+    EmailMessage.Status.SPAM_REPORT: 8,
+}
+# Event fields worth keeping in the timeline (no addresses, no URLs, no IPs).
+_TIMELINE_FIELDS = ("reason", "type", "bounce_classification", "attempt", "status")
+
+
+def base_message_id(sg_message_id: str) -> str:
+    """The X-Message-Id part of an event's sg_message_id (SendGrid appends `.filter…`)."""
+    return sg_message_id.split(".filter", 1)[0]
+
+
+def email_event_apply(event: Mapping[str, Any]) -> bool:
+    """Apply one SendGrid event to its message. True when it changed something.
+
+    Idempotent by `sg_event_id`; events for messages Liaison did not send are ignored.
+    """
+    sg_event_id = str(event.get("sg_event_id") or "")
+    name = str(event.get("event") or "")
+    message_id = base_message_id(str(event.get("sg_message_id") or ""))
+    with transaction.atomic():
+        query = EmailMessage.objects.select_for_update()
+        message = query.filter(sg_message_id=message_id).first() if message_id else None
+        if message is None and str(event.get(MESSAGE_ID_ARG) or "").isdigit():
+            message = query.filter(pk=int(event[MESSAGE_ID_ARG])).first()
+        if message is None:
+            logger.info("sendgrid_event_unmatched", extra={"event": name})
+            return False
+        if sg_event_id and any(e.get("sg_event_id") == sg_event_id for e in message.timeline):
+            return False
+        entry: dict[str, Any] = {"event": name, "at": event.get("timestamp")}
+        if sg_event_id:
+            entry["sg_event_id"] = sg_event_id
+        entry.update({key: event[key] for key in _TIMELINE_FIELDS if event.get(key) is not None})
+        timeline = [*message.timeline, entry]
+        timeline.sort(key=lambda e: e.get("at") if isinstance(e.get("at"), int | float) else 0)
+        message.timeline = timeline
+        if message_id and not message.sg_message_id:
+            message.sg_message_id = message_id
+        new_status = _EVENT_STATUS.get(name)
+        if new_status is not None and _STATUS_RANK[new_status] >= _STATUS_RANK[message.status]:
+            message.status = new_status
+        if name in ("bounce", "dropped") and event.get("reason"):
+            message.last_error = str(event["reason"])[:2000]
+        message.save()
+        return True
+
+
+def email_message_send(*, message_id: int, keep_queued_on_retryable: bool = False) -> EmailMessage:
+    message = EmailMessage.objects.get(pk=message_id)
+    return SendGridEmailService().deliver(
+        message, keep_queued_on_retryable=keep_queued_on_retryable
+    )
+
+
+def email_message_resend(*, message: EmailMessage) -> EmailMessage:
+    return SendGridEmailService().resend(message)

@@ -1,0 +1,1 @@
+"""Stripe payments: `PaymentService` on the official SDK, synced Customer/Payment/Subscription."""

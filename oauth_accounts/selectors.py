@@ -1,0 +1,88 @@
+"""Read operations: what the pages, API, admin and commands show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+
+from oauth_accounts import conf
+from oauth_accounts.backends import PROVIDERS, enabled_providers
+from oauth_accounts.models import ConnectedAccount
+
+# A refresh token this close to its own expiry (GitHub Apps: 6 months) shows as "expiring".
+REFRESH_TOKEN_WARNING = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    id: str
+    title: str
+    callback_path: str
+    connect_path: str
+    credential_settings: tuple[str, ...]
+
+
+def provider_infos(*, enabled_only: bool = True) -> list[ProviderInfo]:
+    classes = enabled_providers() if enabled_only else list(PROVIDERS.values())
+    return [
+        ProviderInfo(
+            id=cls.name,
+            title=cls.display_title(),
+            callback_path=reverse("oauth_accounts:complete", args=[cls.name]),
+            connect_path=reverse("oauth_accounts:begin", args=[cls.name]),
+            credential_settings=tuple(cls.credential_settings),
+        )
+        for cls in classes
+    ]
+
+
+def provider_title(provider: str) -> str:
+    cls = PROVIDERS.get(provider)
+    return cls.display_title() if cls is not None else provider
+
+
+def callback_url(provider: str, *, request: HttpRequest | None = None) -> str:
+    """The exact redirect URI to register in the provider's console."""
+    path = reverse("oauth_accounts:complete", args=[provider])
+    if request is not None:
+        return request.build_absolute_uri(path)
+    base = conf.public_base_url()
+    return f"{base}{path}" if base else path
+
+
+def connected_accounts_for_user(user: Any) -> QuerySet[ConnectedAccount]:
+    return ConnectedAccount.objects.filter(user=user).order_by("provider", "connected_at")
+
+
+def account_display_status(account: ConnectedAccount, *, now: datetime | None = None) -> str:
+    """active / expiring / needs_reconnect / revoked, as shown to the user.
+
+    "expiring": the token will stop working soon and cannot be renewed without the user (no
+    refresh token and the access token is within the refresh margin, or the refresh token
+    itself expires within a week).
+    """
+    if account.status != ConnectedAccount.Status.ACTIVE:
+        return str(account.status)
+    now = now or timezone.now()
+    if account.refresh_token:
+        expires = account.refresh_token_expires_at
+        if expires is not None and expires <= now + REFRESH_TOKEN_WARNING:
+            return "expiring"
+        return "active"
+    if account.expires_at is not None and account.expires_at <= now + conf.refresh_margin():
+        return "needs_reconnect" if account.expires_at <= now else "expiring"
+    return "active"
+
+
+STATUS_LABELS = {
+    "active": "Active",
+    "expiring": "Expiring",
+    "needs_reconnect": "Needs reconnect",
+    "revoked": "Revoked",
+}

@@ -1,0 +1,203 @@
+"""Stripe provider: the `stripe` SDK is the reference signer and verifier."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import stripe
+
+from webhooks.exceptions import (
+    MalformedPayload,
+    SignatureInvalid,
+    SignatureMissing,
+    TimestampOutOfTolerance,
+)
+from webhooks.providers import get_provider
+from webhooks.providers.base import EndpointSecrets, Headers, IncomingDelivery
+
+SECRET = "whsec_test_fake_primary"
+OLD_SECRET = "whsec_test_fake_previous"
+NOW = 1_700_000_000
+provider = get_provider("stripe")
+
+
+def deliver(body: bytes, header: str | None, *, now: float = NOW) -> IncomingDelivery:
+    headers = {"Stripe-Signature": header} if header is not None else {}
+    return IncomingDelivery(body=body, headers=Headers(headers), received_at=now)
+
+
+def sdk_header(body: bytes, secret: str = SECRET, timestamp: int = NOW) -> str:
+    return stripe.WebhookSignature.generate_signature_header(body.decode(), secret, timestamp)
+
+
+@pytest.fixture
+def body() -> bytes:
+    return provider.sample_body("payment_intent.succeeded", event_id="evt_test_1")
+
+
+def test_header_signed_by_the_sdk_verifies(body: bytes) -> None:
+    provider.verify(deliver(body, sdk_header(body)), EndpointSecrets(secrets=(SECRET,)))
+
+
+def test_sdk_accepts_what_sign_produces(body: bytes) -> None:
+    now = int(time.time())
+    signed = provider.sign(body, EndpointSecrets(secrets=(SECRET,)), url="", timestamp=now)
+    event = stripe.Webhook.construct_event(
+        signed.body, signed.headers["Stripe-Signature"], SECRET, tolerance=300
+    )
+    assert event.id == "evt_test_1"
+    assert event.type == "payment_intent.succeeded"
+
+
+def test_sdk_rejects_our_signature_with_another_secret(body: bytes) -> None:
+    now = int(time.time())
+    signed = provider.sign(body, EndpointSecrets(secrets=(SECRET,)), url="", timestamp=now)
+    with pytest.raises(stripe.SignatureVerificationError):
+        stripe.WebhookSignature.verify_header(
+            signed.body, signed.headers["Stripe-Signature"], OLD_SECRET, 300
+        )
+
+
+def test_tampered_body_is_rejected(body: bytes) -> None:
+    header = sdk_header(body)
+    with pytest.raises(SignatureInvalid):
+        provider.verify(
+            deliver(body.replace(b"4200", b"4201"), header), EndpointSecrets(secrets=(SECRET,))
+        )
+
+
+def test_wrong_secret_is_rejected(body: bytes) -> None:
+    with pytest.raises(SignatureInvalid):
+        provider.verify(deliver(body, sdk_header(body)), EndpointSecrets(secrets=(OLD_SECRET,)))
+
+
+@pytest.mark.parametrize("offset", [-301, 301, -86_400, 86_400])
+def test_stale_and_future_timestamps_are_rejected(body: bytes, offset: int) -> None:
+    header = sdk_header(body, timestamp=NOW + offset)
+    with pytest.raises(TimestampOutOfTolerance):
+        provider.verify(deliver(body, header), EndpointSecrets(secrets=(SECRET,)))
+
+
+def test_timestamp_at_the_edge_of_tolerance_verifies(body: bytes) -> None:
+    header = sdk_header(body, timestamp=NOW - 300)
+    provider.verify(deliver(body, header), EndpointSecrets(secrets=(SECRET,)))
+
+
+def test_endpoint_tolerance_is_used(body: bytes) -> None:
+    header = sdk_header(body, timestamp=NOW - 120)
+    with pytest.raises(TimestampOutOfTolerance):
+        provider.verify(
+            deliver(body, header), EndpointSecrets(secrets=(SECRET,), tolerance_seconds=60)
+        )
+
+
+@pytest.mark.parametrize("header", [None, "", "   "])
+def test_missing_header_is_rejected(body: bytes, header: str | None) -> None:
+    with pytest.raises(SignatureMissing):
+        provider.verify(deliver(body, header), EndpointSecrets(secrets=(SECRET,)))
+
+
+def test_rotated_secret_verifies(body: bytes) -> None:
+    header = sdk_header(body, secret=OLD_SECRET)
+    provider.verify(deliver(body, header), EndpointSecrets(secrets=(SECRET, OLD_SECRET)))
+
+
+def test_header_with_one_v1_per_secret_verifies(body: bytes) -> None:
+    # While a secret is rolled, Stripe sends one v1 per active secret.
+    old = sdk_header(body, secret=OLD_SECRET).split(",")[1]
+    new = sdk_header(body).split(",")[1]
+    header = f"t={NOW},{old},{new}"
+    provider.verify(deliver(body, header), EndpointSecrets(secrets=(SECRET,)))
+
+
+def test_v0_and_unknown_schemes_are_ignored(body: bytes) -> None:
+    v1 = sdk_header(body).split(",")[1]
+    good = f"t={NOW}, v0=deadbeef,{v1},v9=zz,junk"
+    provider.verify(deliver(body, good), EndpointSecrets(secrets=(SECRET,)))
+    # A v0 signature that matches does not count: only v1 is trusted.
+    v0_only = f"t={NOW},v0=" + v1.split("=", 1)[1]
+    with pytest.raises(SignatureInvalid):
+        provider.verify(deliver(body, v0_only), EndpointSecrets(secrets=(SECRET,)))
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "v1=abc",
+        f"t={NOW}",
+        f"t={NOW},t={NOW + 1},v1=00",
+        "t=soon,v1=00",
+        "t=-5,v1=00",
+        "t=" + "9" * 5000 + ",v1=00",
+        f"t={NOW},v1=not-hex",
+        f"t={NOW},v1=é",
+        ",,,,",
+        "t",
+        "=" * 50,
+    ],
+)
+def test_garbage_headers_are_rejected(body: bytes, header: str) -> None:
+    with pytest.raises((SignatureInvalid, TimestampOutOfTolerance)):
+        provider.verify(deliver(body, header), EndpointSecrets(secrets=(SECRET,)))
+
+
+def test_parse_reads_id_type_and_created(body: bytes) -> None:
+    [event] = provider.parse(deliver(body, None))
+    payload = json.loads(body)
+    assert event.event_id == "evt_test_1"
+    assert event.event_type == "payment_intent.succeeded"
+    assert event.occurred_at == payload["created"]
+    assert event.body == body
+    assert event.payload == payload
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"not json",
+        b"\xff\xfe",
+        b"[]",
+        b'{"type": "charge.refunded"}',
+        b'{"id": "evt_1"}',
+        b'{"id": 5.5, "type": "x"}',
+    ],
+)
+def test_malformed_payload_is_rejected(raw: bytes) -> None:
+    with pytest.raises(MalformedPayload):
+        provider.parse(deliver(raw, None))
+
+
+def test_default_sample_is_a_payment_intent_succeeded_event() -> None:
+    payload = json.loads(provider.sample_body(None, event_id="evt_x"))
+    intent = payload["data"]["object"]
+    assert payload["object"] == "event"
+    assert payload["type"] == "payment_intent.succeeded"
+    assert intent["object"] == "payment_intent"
+    assert intent["status"] == "succeeded"
+    assert intent["metadata"]["order_reference"]
+    for key in ("id", "amount", "currency", "customer"):
+        assert intent[key]
+
+
+@pytest.mark.parametrize(
+    ("event_type", "object_name", "status"),
+    [
+        ("payment_intent.payment_failed", "payment_intent", "requires_payment_method"),
+        ("charge.refunded", "charge", "succeeded"),
+        ("customer.subscription.updated", "subscription", "active"),
+        ("invoice.paid", "invoice", "paid"),
+    ],
+)
+def test_samples_carry_the_documented_object(
+    event_type: str, object_name: str, status: str
+) -> None:
+    raw = provider.sample_body(event_type, event_id="evt_y")
+    payload = json.loads(raw)
+    assert payload["type"] == event_type
+    assert payload["data"]["object"]["object"] == object_name
+    assert payload["data"]["object"]["status"] == status
+    # The SDK builds a typed event from it.
+    event = stripe.Webhook.construct_event(raw, sdk_header(raw, timestamp=int(time.time())), SECRET)
+    assert event.data.object.object == object_name

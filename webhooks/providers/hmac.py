@@ -1,0 +1,317 @@
+"""Generic HMAC webhooks, configured per endpoint — for senders without a module of their own.
+
+There is no provider documentation to follow: the scheme is whatever the sender documents, and
+the endpoint's `options` describe it (RFC 2104 HMAC; no rate limits of its own — the sender's
+apply). Options (`EndpointSecrets.options`):
+
+| option | default | meaning |
+| --- | --- | --- |
+| `header` | required | header carrying the signature |
+| `algorithm` | `sha256` | `sha1`, `sha256` or `sha512` |
+| `encoding` | `hex` | `hex` or `base64` signature encoding |
+| `prefix` | `""` | text before the signature in the header, e.g. `sha256=` |
+| `secret_encoding` | `utf8` | how the secret becomes key bytes: `utf8`, `hex` or `base64` |
+| `timestamp_header` | none | header with the unix timestamp; enables the tolerance check |
+| `signed_content` | see below | template of the signed bytes |
+| `id_header` / `id_field` | none | where the event id is: a header, or a JSON field (dotted path) |
+| `type_header` / `type_field` | none | where the event type is, likewise |
+
+`signed_content` defaults to `{body}`, or `{timestamp}.{body}` when `timestamp_header` is set;
+it holds `{body}` exactly once and may use `{timestamp}` and `{id}` (which needs `id_header`).
+
+Event id fallback: the hex SHA-256 of the raw body, so an identical redelivery is stored once
+(and two genuinely different events never collide). Event type fallback: `"webhook"`.
+Invalid options raise `WebhookConfigurationError` naming the option. The secret is chosen by
+us (`secret_kind = "shared_secret"`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from webhooks import signing
+from webhooks.exceptions import MalformedPayload, WebhookConfigurationError
+from webhooks.providers.base import (
+    EndpointSecrets,
+    IncomingDelivery,
+    ParsedEvent,
+    SignedRequest,
+    WebhookProvider,
+    dump_json,
+    json_payload,
+)
+
+KNOWN_OPTIONS = frozenset(
+    {
+        "header",
+        "algorithm",
+        "encoding",
+        "prefix",
+        "secret_encoding",
+        "timestamp_header",
+        "signed_content",
+        "id_header",
+        "id_field",
+        "type_header",
+        "type_field",
+    }
+)
+ENCODINGS = ("hex", "base64")
+SECRET_ENCODINGS = ("utf8", "hex", "base64")
+DEFAULT_EVENT_TYPE = "webhook"
+MAX_TEMPLATE_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class HmacOptions:
+    """Validated generic-HMAC options of one endpoint."""
+
+    header: str
+    algorithm: str = "sha256"
+    encoding: str = "hex"
+    prefix: str = ""
+    secret_encoding: str = "utf8"  # noqa: S105 - an encoding name
+    timestamp_header: str = ""
+    signed_content: str = "{body}"
+    id_header: str = ""
+    id_field: str = ""
+    type_header: str = ""
+    type_field: str = ""
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> HmacOptions:
+        unknown = sorted(set(options) - KNOWN_OPTIONS)
+        if unknown:
+            raise WebhookConfigurationError(
+                f"Unknown hmac option {unknown[0]!r}; known: {', '.join(sorted(KNOWN_OPTIONS))}."
+            )
+        values: dict[str, str] = {}
+        for name in KNOWN_OPTIONS:
+            value = options.get(name)
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise WebhookConfigurationError(f"The hmac option {name!r} must be a string.")
+            values[name] = value.strip() if name not in ("prefix", "signed_content") else value
+        header = values.get("header", "")
+        if not header:
+            raise WebhookConfigurationError("The hmac option 'header' is required.")
+        algorithm = values.get("algorithm", "sha256").lower()
+        if algorithm not in signing.HMAC_ALGORITHMS:
+            raise WebhookConfigurationError(
+                f"The hmac option 'algorithm' must be one of {', '.join(signing.HMAC_ALGORITHMS)}."
+            )
+        encoding = values.get("encoding", "hex").lower()
+        if encoding not in ENCODINGS:
+            raise WebhookConfigurationError("The hmac option 'encoding' must be hex or base64.")
+        secret_encoding = values.get("secret_encoding", "utf8").lower()
+        if secret_encoding not in SECRET_ENCODINGS:
+            raise WebhookConfigurationError(
+                "The hmac option 'secret_encoding' must be utf8, hex or base64."
+            )
+        timestamp_header = values.get("timestamp_header", "")
+        default_template = "{timestamp}.{body}" if timestamp_header else "{body}"
+        template = values.get("signed_content", "") or default_template
+        _check_template(
+            template, timestamp_header=timestamp_header, id_header=values.get("id_header", "")
+        )
+        for pair in (("id_header", "id_field"), ("type_header", "type_field")):
+            if values.get(pair[0]) and values.get(pair[1]):
+                raise WebhookConfigurationError(
+                    f"Set only one of the hmac options {pair[0]!r} and {pair[1]!r}."
+                )
+        return cls(
+            header=header,
+            algorithm=algorithm,
+            encoding=encoding,
+            prefix=values.get("prefix", ""),
+            secret_encoding=secret_encoding,
+            timestamp_header=timestamp_header,
+            signed_content=template,
+            id_header=values.get("id_header", ""),
+            id_field=values.get("id_field", ""),
+            type_header=values.get("type_header", ""),
+            type_field=values.get("type_field", ""),
+        )
+
+    def key(self, secret: str) -> bytes:
+        if self.secret_encoding == "utf8":  # noqa: S105 - an encoding name
+            return secret.encode("utf-8")
+        decoded = (
+            signing.hex_to_bytes(secret.strip())
+            if self.secret_encoding == "hex"  # noqa: S105 - an encoding name
+            else signing.base64_to_bytes(secret.strip())
+        )
+        if not decoded:
+            raise WebhookConfigurationError(
+                f"A secret is not valid {self.secret_encoding} (hmac option 'secret_encoding')."
+            )
+        return decoded
+
+    def message(self, *, body: bytes, timestamp: str, event_id: str) -> bytes:
+        before, after = self.signed_content.split("{body}")
+        return _fill(before, timestamp, event_id) + body + _fill(after, timestamp, event_id)
+
+
+class HmacWebhookProvider(WebhookProvider):
+    id: ClassVar[str] = "hmac"
+    name: ClassVar[str] = "Generic HMAC"
+    secret_kind: ClassVar[str] = "shared_secret"  # noqa: S105 - a kind, not a secret
+    stored_headers: ClassVar[tuple[str, ...]] = ("user-agent", "content-type")
+
+    def check_configuration(self, secrets: EndpointSecrets) -> None:
+        options = HmacOptions.from_options(secrets.options)
+        for secret in secrets.secrets:
+            options.key(secret)
+
+    def verify(self, delivery: IncomingDelivery, secrets: EndpointSecrets) -> None:
+        options = HmacOptions.from_options(secrets.options)
+        keys = [
+            options.key(secret)
+            for secret in signing.require_secrets(secrets.secrets, provider=self.id)
+        ]
+        header = signing.required_header(delivery.headers, options.header)
+        provided = signing.decode_signature(
+            signing.strip_prefix(header, options.prefix, header=options.header),
+            options.encoding,
+        )
+        raw_timestamp = ""
+        timestamp = 0
+        if options.timestamp_header:
+            raw_timestamp = signing.required_header(delivery.headers, options.timestamp_header)
+            timestamp = signing.parse_timestamp(raw_timestamp, header=options.timestamp_header)
+        event_id = ""
+        if options.id_header and "{id}" in options.signed_content:
+            event_id = signing.required_header(delivery.headers, options.id_header)
+        signing.verify_hmac(
+            secrets=keys,
+            message=options.message(body=delivery.body, timestamp=raw_timestamp, event_id=event_id),
+            provided=[provided],
+            algorithm=options.algorithm,
+            header=options.header,
+        )
+        if options.timestamp_header:
+            signing.check_timestamp(
+                timestamp, now=delivery.received_at, tolerance_seconds=secrets.tolerance_seconds
+            )
+
+    def parse(
+        self, delivery: IncomingDelivery, secrets: EndpointSecrets | None = None
+    ) -> list[ParsedEvent]:
+        options = (
+            HmacOptions.from_options(secrets.options)
+            if secrets is not None and secrets.options
+            else None
+        )
+        needs_json = options is not None and bool(options.id_field or options.type_field)
+        payload: Any = None
+        if needs_json:
+            payload = json_payload(delivery.body)
+        else:
+            try:
+                payload = json_payload(delivery.body)
+            except MalformedPayload:
+                payload = None
+        event_id = signing.sha256_hex(delivery.body)
+        event_type = DEFAULT_EVENT_TYPE
+        if options is not None:
+            if options.id_header:
+                event_id = _header(delivery, options.id_header)
+            elif options.id_field:
+                event_id = _field(payload, options.id_field)
+            if options.type_header:
+                event_type = _header(delivery, options.type_header)
+            elif options.type_field:
+                event_type = _field(payload, options.type_field)
+        return [
+            ParsedEvent(
+                event_id=event_id, event_type=event_type, body=delivery.body, payload=payload
+            )
+        ]
+
+    def sign(
+        self,
+        body: bytes,
+        secrets: EndpointSecrets,
+        *,
+        url: str,
+        timestamp: int,
+        event_type: str | None = None,
+        event_id: str | None = None,
+    ) -> SignedRequest:
+        options = HmacOptions.from_options(secrets.options)
+        key = options.key(signing.require_secrets(secrets.secrets, provider=self.id)[0])
+        message_id = event_id or signing.sha256_hex(body)
+        digest = signing.hmac_digest(
+            key,
+            options.message(body=body, timestamp=str(timestamp), event_id=message_id),
+            options.algorithm,
+        )
+        headers = {
+            options.header: options.prefix + signing.encode_signature(digest, options.encoding),
+            "Content-Type": "application/json",
+        }
+        if options.timestamp_header:
+            headers[options.timestamp_header] = str(timestamp)
+        if options.id_header:
+            headers[options.id_header] = message_id
+        if options.type_header:
+            headers[options.type_header] = event_type or DEFAULT_EVENT_TYPE
+        return SignedRequest(body=body, headers=headers, content_type="application/json")
+
+    def sample_body(self, event_type: str | None, *, event_id: str) -> bytes:
+        return dump_json(
+            {
+                "id": event_id,
+                "type": event_type or DEFAULT_EVENT_TYPE,
+                "created": int(time.time()),
+                "data": {"order_reference": "ORD-1001", "status": "paid", "amount": 4200},
+            }
+        )
+
+
+def _check_template(template: str, *, timestamp_header: str, id_header: str) -> None:
+    if len(template) > MAX_TEMPLATE_LENGTH or template.count("{body}") != 1:
+        raise WebhookConfigurationError(
+            "The hmac option 'signed_content' must contain '{body}' exactly once."
+        )
+    rest = template.replace("{body}", "").replace("{timestamp}", "").replace("{id}", "")
+    if "{" in rest or "}" in rest:
+        raise WebhookConfigurationError(
+            "The hmac option 'signed_content' may only use {body}, {timestamp} and {id}."
+        )
+    if "{timestamp}" in template and not timestamp_header:
+        raise WebhookConfigurationError(
+            "The hmac option 'signed_content' uses {timestamp} but 'timestamp_header' is not set."
+        )
+    if "{id}" in template and not id_header:
+        raise WebhookConfigurationError(
+            "The hmac option 'signed_content' uses {id} but 'id_header' is not set."
+        )
+
+
+def _fill(text: str, timestamp: str, event_id: str) -> bytes:
+    return (
+        text.replace("{timestamp}", timestamp).replace("{id}", event_id).encode("utf-8", "replace")
+    )
+
+
+def _header(delivery: IncomingDelivery, name: str) -> str:
+    value = delivery.headers.get(name, "").strip()
+    if not value:
+        raise MalformedPayload(f"The {name} header is missing.")
+    return value
+
+
+def _field(payload: Any, path: str) -> str:
+    value = payload
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise MalformedPayload(f"The payload has no {path!r} field.")
+        value = value[part]
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise MalformedPayload(f"The payload field {path!r} is not a string or integer.")
+    return str(value)

@@ -1,0 +1,200 @@
+"""Shopify webhooks (Admin API version 2025-07 payloads).
+
+Signing scheme: https://shopify.dev/docs/apps/build/webhooks/verify-deliveries — header
+`X-Shopify-Hmac-Sha256`, the base64 HMAC-SHA256 of the raw body keyed with the app's client
+secret (or, for webhooks created in a store's admin, the signing key shown there). **No
+timestamp is signed**, so `tolerance_seconds` does not apply; a replay is a duplicate of a
+stored `X-Shopify-Webhook-Id` and is stored once. After a client-secret rotation Shopify may
+sign with the old secret for up to an hour — keep both secrets active meanwhile.
+
+Delivery and rate limits: https://shopify.dev/docs/apps/build/webhooks/delivery-structure and
+https://shopify.dev/docs/api/usage/limits — Shopify expects a 2xx within 5 seconds, retries 8
+times over 4 hours, then may remove the subscription; Admin API calls are rate limited per app
+and store (REST: 2 requests/s leaky bucket of 40; GraphQL: cost-based, 100 points/s standard).
+
+Event id = `X-Shopify-Webhook-Id`: the same on every retry of a delivery, which is what the
+event log deduplicates on ("verify deliveries" page; Shopify's app libraries call it the
+idempotency key). `X-Shopify-Event-Id` names the underlying event, shared by deliveries to
+different subscriptions of it; it is kept in the stored headers. Event type =
+`X-Shopify-Topic` (`orders/create`, …). occurred_at = `X-Shopify-Triggered-At` (ISO 8601).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, ClassVar
+
+from webhooks import signing
+from webhooks.exceptions import MalformedPayload
+from webhooks.providers.base import (
+    EndpointSecrets,
+    IncomingDelivery,
+    ParsedEvent,
+    SignedRequest,
+    WebhookProvider,
+    dump_json,
+    epoch_to_iso,
+    iso_to_epoch,
+    json_object,
+)
+
+SIGNATURE_HEADER = "X-Shopify-Hmac-Sha256"
+WEBHOOK_ID_HEADER = "X-Shopify-Webhook-Id"
+TOPIC_HEADER = "X-Shopify-Topic"
+TRIGGERED_AT_HEADER = "X-Shopify-Triggered-At"
+API_VERSION = "2025-07"
+SAMPLE_SHOP = "liaison-sample.myshopify.com"
+DEFAULT_EVENT_TYPE = "orders/create"
+
+
+class ShopifyWebhookProvider(WebhookProvider):
+    id: ClassVar[str] = "shopify"
+    name: ClassVar[str] = "Shopify"
+    secret_kind: ClassVar[str] = "provider_secret"  # noqa: S105 - a kind, not a secret
+    stored_headers: ClassVar[tuple[str, ...]] = (
+        "x-shopify-topic",
+        "x-shopify-webhook-id",
+        "x-shopify-event-id",
+        "x-shopify-shop-domain",
+        "x-shopify-api-version",
+        "x-shopify-triggered-at",
+        "x-shopify-sub-topic",
+        "content-type",
+    )
+
+    def verify(self, delivery: IncomingDelivery, secrets: EndpointSecrets) -> None:
+        keys = signing.require_secrets(secrets.secrets, provider=self.id)
+        header = signing.required_header(delivery.headers, SIGNATURE_HEADER)
+        signing.verify_hmac(
+            secrets=[key.encode("utf-8") for key in keys],
+            message=delivery.body,
+            provided=[signing.base64_to_bytes(header)],
+            header=SIGNATURE_HEADER,
+        )
+
+    def parse(
+        self, delivery: IncomingDelivery, secrets: EndpointSecrets | None = None
+    ) -> list[ParsedEvent]:
+        event_id = _header(delivery, WEBHOOK_ID_HEADER)
+        event_type = _header(delivery, TOPIC_HEADER)
+        payload = json_object(delivery.body)
+        return [
+            ParsedEvent(
+                event_id=event_id,
+                event_type=event_type,
+                body=delivery.body,
+                payload=payload,
+                occurred_at=iso_to_epoch(delivery.headers.get(TRIGGERED_AT_HEADER, "")),
+            )
+        ]
+
+    def sign(
+        self,
+        body: bytes,
+        secrets: EndpointSecrets,
+        *,
+        url: str,
+        timestamp: int,
+        event_type: str | None = None,
+        event_id: str | None = None,
+    ) -> SignedRequest:
+        key = signing.require_secrets(secrets.secrets, provider=self.id)[0]
+        digest = signing.hmac_digest(key.encode("utf-8"), body)
+        return SignedRequest(
+            body=body,
+            headers={
+                SIGNATURE_HEADER: signing.bytes_to_base64(digest),
+                WEBHOOK_ID_HEADER: event_id or str(uuid.uuid4()),
+                "X-Shopify-Event-Id": str(uuid.uuid4()),
+                TOPIC_HEADER: event_type or _infer_topic(body),
+                "X-Shopify-Shop-Domain": SAMPLE_SHOP,
+                "X-Shopify-API-Version": API_VERSION,
+                TRIGGERED_AT_HEADER: epoch_to_iso(timestamp),
+                "Content-Type": "application/json",
+            },
+            content_type="application/json",
+        )
+
+    def sample_body(self, event_type: str | None, *, event_id: str) -> bytes:
+        event_type = event_type or DEFAULT_EVENT_TYPE
+        now = epoch_to_iso(int(time.time()))
+        number = int(signing.sha256_hex(event_id.encode("utf-8"))[:8], 16)
+        customer = {
+            "id": 706405506930370000 + number % 1000,
+            "email": "customer@example.com",
+            "first_name": "Sample",
+            "last_name": "Customer",
+            "created_at": now,
+            "updated_at": now,
+        }
+        payload: dict[str, Any]
+        if event_type.startswith("customers/"):
+            payload = customer
+        elif event_type.startswith("products/"):
+            payload = {
+                "id": 788032119674292900 + number % 1000,
+                "title": "Sample T-Shirt",
+                "status": "active",
+                "vendor": "Liaison Sample",
+                "product_type": "Shirts",
+                "created_at": now,
+                "updated_at": now,
+                "variants": [
+                    {"id": 642667041472713900, "title": "Default Title", "price": "29.99"}
+                ],
+            }
+        elif event_type == "app/uninstalled":
+            payload = {"id": 548380009, "name": "Liaison Sample", "domain": SAMPLE_SHOP}
+        else:
+            payload = {
+                "id": 820982911946154500 + number % 1000,
+                "admin_graphql_api_id": "gid://shopify/Order/820982911946154508",
+                "name": f"#{1000 + number % 9000}",
+                "order_number": 1000 + number % 9000,
+                "email": "customer@example.com",
+                "created_at": now,
+                "updated_at": now,
+                "currency": "USD",
+                "total_price": "42.00",
+                "subtotal_price": "40.00",
+                "total_tax": "2.00",
+                "financial_status": "paid" if event_type == "orders/paid" else "pending",
+                "fulfillment_status": None,
+                "customer": customer,
+                "line_items": [
+                    {
+                        "id": 866550311766439000,
+                        "title": "Sample T-Shirt",
+                        "quantity": 2,
+                        "price": "20.00",
+                        "sku": "TSHIRT-001",
+                    }
+                ],
+                "note_attributes": [{"name": "order_reference", "value": "ORD-1001"}],
+            }
+        return dump_json(payload)
+
+
+def _header(delivery: IncomingDelivery, name: str) -> str:
+    value = delivery.headers.get(name, "").strip()
+    if not value:
+        raise MalformedPayload(f"The {name} header is missing.")
+    return value
+
+
+def _infer_topic(body: bytes) -> str:
+    """The topic a Shopify-shaped sample body belongs to (Shopify names it only in a header)."""
+    try:
+        payload = json_object(body)
+    except MalformedPayload:
+        return DEFAULT_EVENT_TYPE
+    if "line_items" in payload:
+        return "orders/paid" if payload.get("financial_status") == "paid" else "orders/create"
+    if "variants" in payload:
+        return "products/update"
+    if "first_name" in payload:
+        return "customers/create"
+    if "domain" in payload:
+        return "app/uninstalled"
+    return DEFAULT_EVENT_TYPE

@@ -1,0 +1,195 @@
+"""Standard Webhooks (spec v1.0.0) — Svix and the services built on it (Resend, Clerk, …).
+
+Signing scheme: https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
+— headers `webhook-id`, `webhook-timestamp` (unix seconds) and `webhook-signature`, a
+space-separated list of `<version>,<base64>` entries; `v1` entries are the base64
+HMAC-SHA256 of `"<id>.<timestamp>.<raw body>"`, keyed with the base64-decoded part of the
+`whsec_<base64>` secret. Other versions (e.g. asymmetric `v1a`) are ignored. Svix's original
+`svix-id` / `svix-timestamp` / `svix-signature` header names are accepted too. The timestamp is
+checked against the endpoint's tolerance in both directions (the spec's reference libraries
+use 5 minutes).
+
+Delivery and rate limits: https://docs.svix.com/retries and
+https://docs.svix.com/receiving/verifying-payloads/how — Svix expects a 2xx within 15 seconds and
+retries on a schedule over about 28 hours (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); senders
+may rate limit deliveries per endpoint (Svix: configurable per endpoint). Resend and Clerk follow
+the same scheme.
+
+Event id = `webhook-id` (the same on every retry; the spec names it the idempotency key),
+event type = the JSON body's `type`, occurred_at = `timestamp` when the body carries an ISO
+8601 one (Svix/Resend/Clerk event envelopes do, as `timestamp` or `created_at`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets as secrets_module
+import time
+import uuid
+from typing import Any, ClassVar
+
+from webhooks import signing
+from webhooks.exceptions import MalformedPayload, SignatureInvalid, WebhookConfigurationError
+from webhooks.providers.base import (
+    EndpointSecrets,
+    Headers,
+    IncomingDelivery,
+    ParsedEvent,
+    SignedRequest,
+    WebhookProvider,
+    dump_json,
+    iso_to_epoch,
+    json_object,
+    required_text,
+)
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the documented secret prefix, not a secret
+SIGNATURE_VERSION = "v1"
+HEADER_PREFIXES = ("webhook-", "svix-")
+DEFAULT_EVENT_TYPE = "user.created"
+
+
+class StandardWebhookProvider(WebhookProvider):
+    id: ClassVar[str] = "standard"
+    name: ClassVar[str] = "Standard Webhooks (Svix, Resend, Clerk)"
+    secret_kind: ClassVar[str] = "shared_secret"  # noqa: S105 - a kind, not a secret
+    stored_headers: ClassVar[tuple[str, ...]] = (
+        "webhook-id",
+        "webhook-timestamp",
+        "svix-id",
+        "svix-timestamp",
+        "user-agent",
+        "content-type",
+    )
+
+    def check_configuration(self, secrets: EndpointSecrets) -> None:
+        for secret in secrets.secrets:
+            secret_key_bytes(secret)
+
+    def verify(self, delivery: IncomingDelivery, secrets: EndpointSecrets) -> None:
+        keys = [
+            secret_key_bytes(secret)
+            for secret in signing.require_secrets(secrets.secrets, provider=self.id)
+        ]
+        prefix = _header_prefix(delivery.headers)
+        message_id = signing.required_header(delivery.headers, f"{prefix}id")
+        raw_timestamp = signing.required_header(delivery.headers, f"{prefix}timestamp")
+        header = signing.required_header(delivery.headers, f"{prefix}signature")
+        timestamp = signing.parse_timestamp(raw_timestamp, header=f"{prefix}timestamp")
+        elements = signing.parse_signature_elements(header, item_separator=" ", pair_separator=",")
+        provided = [
+            signing.base64_to_bytes(value)
+            for version, value in elements
+            if version == SIGNATURE_VERSION
+        ]
+        if not provided:
+            raise SignatureInvalid(f"The {prefix}signature header has no v1 signature.")
+        signing.verify_hmac(
+            secrets=keys,
+            message=_signed_content(message_id, raw_timestamp, delivery.body),
+            provided=provided,
+            header=f"{prefix}signature",
+        )
+        signing.check_timestamp(
+            timestamp, now=delivery.received_at, tolerance_seconds=secrets.tolerance_seconds
+        )
+
+    def parse(
+        self, delivery: IncomingDelivery, secrets: EndpointSecrets | None = None
+    ) -> list[ParsedEvent]:
+        prefix = _header_prefix(delivery.headers)
+        event_id = delivery.headers.get(f"{prefix}id", "").strip()
+        if not event_id:
+            raise MalformedPayload(f"The {prefix}id header is missing.")
+        payload = json_object(delivery.body)
+        return [
+            ParsedEvent(
+                event_id=event_id,
+                event_type=required_text(payload, "type", what="event type (`type`)"),
+                body=delivery.body,
+                payload=payload,
+                occurred_at=iso_to_epoch(payload.get("timestamp") or payload.get("created_at")),
+            )
+        ]
+
+    def sign(
+        self,
+        body: bytes,
+        secrets: EndpointSecrets,
+        *,
+        url: str,
+        timestamp: int,
+        event_type: str | None = None,
+        event_id: str | None = None,
+    ) -> SignedRequest:
+        key = secret_key_bytes(signing.require_secrets(secrets.secrets, provider=self.id)[0])
+        message_id = event_id or f"msg_{uuid.uuid4().hex}"
+        digest = signing.hmac_digest(key, _signed_content(message_id, str(timestamp), body))
+        return SignedRequest(
+            body=body,
+            headers={
+                "webhook-id": message_id,
+                "webhook-timestamp": str(timestamp),
+                "webhook-signature": f"{SIGNATURE_VERSION},{signing.bytes_to_base64(digest)}",
+                "Content-Type": "application/json",
+            },
+            content_type="application/json",
+        )
+
+    def sample_body(self, event_type: str | None, *, event_id: str) -> bytes:
+        event_type = event_type or DEFAULT_EVENT_TYPE
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+        data: dict[str, Any]
+        if event_type.startswith("email."):
+            # Resend's email events.
+            data = {
+                "email_id": str(uuid.uuid5(uuid.NAMESPACE_URL, event_id)),
+                "from": "Liaison <noreply@example.com>",
+                "to": ["customer@example.com"],
+                "subject": "Your order ORD-1001",
+                "created_at": now,
+            }
+        else:
+            # Clerk's user events.
+            data = {
+                "id": f"user_{signing.sha256_hex(event_id.encode('utf-8'))[:27]}",
+                "object": "user",
+                "first_name": "Sample",
+                "last_name": "User",
+                "email_addresses": [{"id": "idn_sample", "email_address": "user@example.com"}],
+                "created_at": int(time.time() * 1000),
+            }
+        return dump_json({"type": event_type, "timestamp": now, "data": data})
+
+    def generate_secret(self) -> str:
+        """A new `whsec_` secret: 32 random bytes, base64-encoded, as Svix generates them."""
+        return SECRET_PREFIX + base64.b64encode(secrets_module.token_bytes(32)).decode("ascii")
+
+
+def secret_key_bytes(secret: str) -> bytes:
+    """The HMAC key of a `whsec_<base64>` secret (the prefix is optional, as in the spec)."""
+    text = secret.strip()
+    if text.startswith(SECRET_PREFIX):
+        text = text[len(SECRET_PREFIX) :]
+    try:
+        key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise WebhookConfigurationError(
+            "The Standard Webhooks secret is not `whsec_` followed by base64."
+        ) from exc
+    if not key:
+        raise WebhookConfigurationError("The Standard Webhooks secret is empty.")
+    return key
+
+
+def _header_prefix(headers: Headers) -> str:
+    """`webhook-` unless only Svix's `svix-` headers are present."""
+    for prefix in HEADER_PREFIXES:
+        if f"{prefix}signature" in headers or f"{prefix}id" in headers:
+            return prefix
+    return HEADER_PREFIXES[0]
+
+
+def _signed_content(message_id: str, timestamp: str, body: bytes) -> bytes:
+    return f"{message_id}.{timestamp}.".encode("utf-8", "replace") + body

@@ -1,0 +1,241 @@
+"""The hot path: verify a delivery, store its events in one insert, enqueue, acknowledge.
+
+Exactly one query when the endpoint is cached: `INSERT … ON CONFLICT (endpoint, event id) DO
+NOTHING RETURNING id`. A duplicate is stored once (and still acknowledged); only the rows that
+were really inserted are enqueued, after commit. Rejections are recorded separately (bounded).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from django.db import DatabaseError, connections, router, transaction
+from django.utils import timezone
+
+from webhooks import conf
+from webhooks.exceptions import MalformedPayload, WebhookError
+from webhooks.models import VerificationFailure, VerificationFailureCount, WebhookEvent
+from webhooks.providers import get_provider
+from webhooks.providers.base import ImmediateResponse, IncomingDelivery, ParsedEvent
+from webhooks.selectors import EndpointConfig
+
+logger = logging.getLogger(__name__)
+
+_EVENT_ID_MAX = WebhookEvent._meta.get_field("event_id").max_length or 255
+_EVENT_TYPE_MAX = WebhookEvent._meta.get_field("event_type").max_length or 255
+_INSERT_FIELDS = (
+    "endpoint_id",
+    "event_id",
+    "event_type",
+    "body",
+    "headers",
+    "received_at",
+    "occurred_at",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+)
+
+
+class EventStorageError(WebhookError):
+    """The delivery could not be stored: answer 5xx so the provider retries."""
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    events: int
+    stored: int
+    response: ImmediateResponse | None = None
+
+    @property
+    def duplicates(self) -> int:
+        return self.events - self.stored
+
+
+def webhook_delivery_ingest(
+    *, endpoint: EndpointConfig, delivery: IncomingDelivery
+) -> IngestResult:
+    """Verify, parse, store and enqueue one delivery.
+
+    Raises a `DeliveryRejected` subclass (4xx, nothing stored), `WebhookConfigurationError`
+    when the endpoint cannot verify anything, `EventStorageError` when the insert failed.
+    """
+    provider = get_provider(endpoint.provider)
+    secrets = endpoint.secrets()
+    provider.verify(delivery, secrets)
+    events = provider.parse(delivery, secrets)
+    if not events:
+        raise MalformedPayload("The delivery holds no event.")
+    response = provider.immediate_response(delivery, events)
+    stored_headers = {
+        name: delivery.headers[name]
+        for name in (*provider.stored_headers, "content-type")
+        if name in delivery.headers
+    }
+    received_at = datetime.fromtimestamp(delivery.received_at, tz=UTC)
+    try:
+        new_ids = _insert_events(
+            endpoint_id=endpoint.id,
+            events=events,
+            headers=stored_headers,
+            received_at=received_at,
+        )
+    except DatabaseError as exc:
+        logger.error(
+            "webhook_delivery_store_failed",
+            extra={"endpoint": endpoint.slug, "error": type(exc).__name__},
+        )
+        raise EventStorageError("The delivery could not be stored.") from exc
+    if new_ids:
+        transaction.on_commit(partial(webhook_events_enqueue_new, event_pks=new_ids))
+    return IngestResult(events=len(events), stored=len(new_ids), response=response)
+
+
+def _insert_events(
+    *,
+    endpoint_id: int,
+    events: list[ParsedEvent],
+    headers: dict[str, str],
+    received_at: datetime,
+) -> list[int]:
+    """One INSERT for every event of the delivery; the ids of the rows really inserted."""
+    for event in events:
+        if len(event.event_id) > _EVENT_ID_MAX:
+            raise MalformedPayload("The event id is too long.")
+    connection = connections[router.db_for_write(WebhookEvent)]
+    meta = WebhookEvent._meta
+    fields = [meta.get_field(name) for name in _INSERT_FIELDS]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)  # type: ignore[union-attr]
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params: list[Any] = []
+    for event in events:
+        occurred_at = (
+            datetime.fromtimestamp(event.occurred_at, tz=UTC)
+            if event.occurred_at is not None
+            else None
+        )
+        values = (
+            endpoint_id,
+            event.event_id,
+            event.event_type[:_EVENT_TYPE_MAX],
+            event.body,
+            headers,
+            received_at,
+            occurred_at,
+            WebhookEvent.Status.PENDING.value,
+            0,
+            received_at,
+            "",
+        )
+        params.extend(
+            field.get_db_prep_save(value, connection)  # type: ignore[union-attr]
+            for field, value in zip(fields, values, strict=True)
+        )
+    sql = (
+        # Identifiers come from model metadata; every value is a query parameter.
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608
+        + ", ".join([row_sql] * len(events))
+        + f" ON CONFLICT ({quote('endpoint_id')}, {quote('event_id')}) DO NOTHING"
+        + f" RETURNING {quote(str(meta.pk.column))}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def webhook_events_enqueue_new(*, event_pks: list[int]) -> None:
+    """Queue processing of freshly stored events (the hot path; runs after commit).
+
+    With a broker, the ids go to the per-process background publisher (see
+    `webhooks.publisher`: batched, off the request thread). Without one (eager mode), each
+    event is processed right here, as `task.delay()` would.
+    """
+    from celery import current_app
+
+    if current_app.conf.task_always_eager:
+        for pk in event_pks:
+            webhook_event_enqueue(event_pk=pk)
+        return
+    from webhooks.publisher import event_publisher
+
+    event_publisher.submit(event_pks)
+
+
+def webhook_event_enqueue(*, event_pk: int) -> None:
+    """Queue processing. A lost enqueue is not fatal: the event is stored as `pending` and the
+    periodic dispatcher picks it up after the grace period."""
+    from webhooks.tasks import webhook_event_process_task
+
+    try:
+        webhook_event_process_task.delay(event_pk)
+    except Exception as exc:
+        logger.warning(
+            "webhook_event_enqueue_failed", extra={"event": event_pk, "error": type(exc).__name__}
+        )
+
+
+def webhook_verification_failure_record(
+    *,
+    endpoint_id: int,
+    reason: str,
+    detail: str = "",
+    remote_addr: str | None = None,
+    body_size: int = 0,
+    now: datetime | None = None,
+) -> None:
+    """Count a rejected delivery (per endpoint, hour, reason) and keep the last few.
+
+    Bounded: one counter row per hour and reason, and at most
+    `WEBHOOKS_VERIFICATION_FAILURES_KEPT` detail rows per endpoint (older ones are trimmed
+    here), so a flood of forged deliveries cannot fill the database. Never raises.
+    """
+    now = now or timezone.now()
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    try:
+        with transaction.atomic():
+            _count_failure(endpoint_id=endpoint_id, hour=hour, reason=reason)
+            VerificationFailure.objects.create(
+                endpoint_id=endpoint_id,
+                reason=reason[:64],
+                detail=detail[:255],
+                remote_addr=remote_addr or None,
+                body_size=body_size,
+            )
+            keep = conf.verification_failures_kept()
+            boundary = (
+                VerificationFailure.objects.filter(endpoint_id=endpoint_id)
+                .order_by("-id")
+                .values_list("id", flat=True)[keep : keep + 1]
+            )
+            oldest_kept = next(iter(boundary), None)
+            if oldest_kept is not None:
+                VerificationFailure.objects.filter(
+                    endpoint_id=endpoint_id, id__lte=oldest_kept
+                ).delete()
+    except DatabaseError as exc:
+        logger.warning(
+            "webhook_verification_failure_not_recorded",
+            extra={"endpoint": endpoint_id, "error": type(exc).__name__},
+        )
+
+
+def _count_failure(*, endpoint_id: int, hour: datetime, reason: str) -> None:
+    connection = connections[router.db_for_write(VerificationFailureCount)]
+    meta = VerificationFailureCount._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    hour_value = meta.get_field("hour").get_db_prep_save(hour, connection)
+    sql = (
+        f"INSERT INTO {table} ({quote('endpoint_id')}, {quote('hour')}, {quote('reason')}, "  # noqa: S608
+        f"{quote('count')}) VALUES (%s, %s, %s, 1) "
+        f"ON CONFLICT ({quote('endpoint_id')}, {quote('hour')}, {quote('reason')}) "
+        f"DO UPDATE SET {quote('count')} = {table}.{quote('count')} + 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [endpoint_id, hour_value, reason[:64]])

@@ -1,0 +1,45 @@
+"""Celery tasks of the `webhooks` app: thin wrappers that take an id and call a service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from webhooks.services import webhook_event_process, webhook_events_dispatch_due
+
+
+@shared_task(ignore_result=True)
+def webhook_event_process_task(event_id: int) -> str:
+    """Process one stored event (`event_id` is the WebhookEvent primary key).
+
+    Safe to run twice or concurrently: the service claims the event atomically, and a message
+    for an event that is not claimable (already done, not yet due, running elsewhere) is a
+    no-op. Retries are scheduled in the database, not with Celery countdowns, so they survive
+    broker restarts and are re-dispatched by `webhook_events_dispatch_due_task`.
+    """
+    return webhook_event_process(event_pk=event_id).status
+
+
+@shared_task(ignore_result=True)
+def webhook_events_process_task(event_ids: list[int]) -> dict[str, int]:
+    """Process a batch of stored events published together by the ingest hot path.
+
+    Each event is claimed on its own, exactly as in `webhook_event_process_task`, so a batch
+    redelivered after a worker died only runs what is still claimable.
+    """
+    counts: dict[str, int] = {}
+    for event_id in event_ids:
+        status = webhook_event_process(event_pk=int(event_id)).status
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+@shared_task(ignore_result=True)
+def webhook_events_dispatch_due_task() -> dict[str, int]:
+    """Re-dispatch due failed, stale pending and stuck processing events (Celery beat)."""
+    report = webhook_events_dispatch_due()
+    return {
+        "due_failed": report.due_failed,
+        "stale_pending": report.stale_pending,
+        "stuck_retried": report.stuck_retried,
+        "stuck_dead": report.stuck_dead,
+    }

@@ -1,0 +1,113 @@
+"""The receive view: `POST /webhooks/<slug>/` (see DESIGN.md's webhook contract).
+
+Thin: size and method checks, then `webhook_delivery_ingest`. 2xx only after the delivery is
+stored (a duplicate of a stored one too); 4xx for a rejected delivery (nothing stored); 5xx
+only when it could not be stored (or the endpoint cannot verify anything yet), so the provider
+retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qs
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from webhooks import conf
+from webhooks.exceptions import (
+    DeliveryRejected,
+    MalformedPayload,
+    PayloadTooLarge,
+    WebhookConfigurationError,
+)
+from webhooks.providers.base import Headers, IncomingDelivery
+from webhooks.selectors import EndpointConfig, webhook_endpoint_config_get
+from webhooks.services import (
+    EventStorageError,
+    webhook_delivery_ingest,
+    webhook_verification_failure_record,
+)
+
+logger = logging.getLogger(__name__)
+
+_FORM = "application/x-www-form-urlencoded"
+
+
+@csrf_exempt
+def receive_webhook(request: HttpRequest, slug: str) -> HttpResponse:
+    if request.method != "POST":
+        response = JsonResponse({"error": "method_not_allowed"}, status=405)
+        response["Allow"] = "POST"
+        return response
+    endpoint = webhook_endpoint_config_get(slug=slug)
+    if endpoint is None or not endpoint.active:
+        return JsonResponse({"error": "not_found"}, status=404)
+    try:
+        delivery = _read_delivery(request, endpoint)
+        result = webhook_delivery_ingest(endpoint=endpoint, delivery=delivery)
+    except DeliveryRejected as exc:
+        webhook_verification_failure_record(
+            endpoint_id=endpoint.id,
+            reason=exc.reason,
+            detail=str(exc),
+            remote_addr=request.META.get("REMOTE_ADDR"),
+            body_size=_declared_length(request) or 0,
+        )
+        logger.info("webhook_delivery_rejected", extra={"endpoint": slug, "reason": exc.reason})
+        return JsonResponse({"error": exc.reason, "detail": str(exc)}, status=exc.status_code)
+    except EventStorageError:
+        return JsonResponse({"error": "not_stored"}, status=503, headers={"Retry-After": "30"})
+    except WebhookConfigurationError as exc:
+        logger.error(
+            "webhook_endpoint_misconfigured", extra={"endpoint": slug, "error": type(exc).__name__}
+        )
+        return JsonResponse({"error": "endpoint_not_ready"}, status=503)
+    if result.response is not None:
+        return HttpResponse(
+            result.response.body,
+            status=result.response.status,
+            content_type=result.response.content_type,
+        )
+    return JsonResponse({"received": result.events, "duplicates": result.duplicates})
+
+
+def _declared_length(request: HttpRequest) -> int | None:
+    raw = request.META.get("CONTENT_LENGTH") or ""
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _read_delivery(request: HttpRequest, endpoint: EndpointConfig) -> IncomingDelivery:
+    """The raw delivery, refusing an oversized body before reading it whole."""
+    limit = endpoint.max_body_bytes
+    declared = _declared_length(request)
+    if declared is not None and declared > limit:
+        raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+    # Never more than limit + 1 bytes, whatever the sender claims.
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+    content_type = request.content_type or ""
+    form: dict[str, list[str]] = {}
+    if content_type == _FORM:
+        try:
+            form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+        except UnicodeDecodeError as exc:
+            raise MalformedPayload("The form body is not UTF-8.") from exc
+    return IncomingDelivery(
+        body=body,
+        headers=Headers(list(request.headers.items())),
+        url=_public_url(request),
+        content_type=content_type,
+        form=form,
+    )
+
+
+def _public_url(request: HttpRequest) -> str:
+    base = conf.public_base_url()
+    if base:
+        return f"{base}{request.get_full_path()}"
+    return request.build_absolute_uri()
