@@ -60,7 +60,8 @@ ALLOWED_HOSTS: list[str] = env.list(
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with the health dashboard (integrations/observability/admin_site.py)
+    "integrations.observability.admin_site.LiaisonAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -142,6 +143,10 @@ else:
 CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default="")
 # No broker: tasks run eagerly in the calling process so the embedded default needs nothing.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if not CELERY_BROKER_URL:
+    # Celery still sets up a producer for eager calls; the in-memory transport keeps it from
+    # looking for an AMQP server on localhost.
+    CELERY_BROKER_URL = "memory://"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -352,3 +357,124 @@ CELERY_BEAT_SCHEDULE["oauth-accounts-refresh-due-tokens"] = {
     "task": "oauth_accounts.refresh_due_tokens",
     "schedule": OAUTH_REFRESH_EVERY_MINUTES * 60.0,
 }
+
+# --- staff API and OpenAPI schema (drf-spectacular) -----------------------------------------
+
+INSTALLED_APPS = [*INSTALLED_APPS, "drf_spectacular", "drf_spectacular_sidecar"]
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"  # type: ignore[assignment]
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Liaison API",
+    "DESCRIPTION": (
+        "Staff API (/api/staff/: webhook events and replay, endpoints, connected accounts, "
+        "health; staff session required) and the signed-in user's own connections "
+        "(/api/connections/). Secrets and tokens are never part of a response."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs page are for staff, like the API they describe.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
+    "SERVE_AUTHENTICATION": ["rest_framework.authentication.SessionAuthentication"],
+    # Swagger UI from the drf-spectacular-sidecar package's static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookEventStatusEnum": "webhooks.models.WebhookEvent.Status",
+        "ConnectedAccountStatusEnum": "oauth_accounts.models.ConnectedAccount.Status",
+    },
+}
+
+# --- security: brute-force rate limits and Content-Security-Policy (issue 8) ----------------
+
+# "<count>/<s|m|h|d>"; empty switches a limit off. Counted in the default cache (shared through
+# Redis when REDIS_URL is set); while the cache is unreachable the limits are skipped (logged)
+# rather than failing every request (integrations/ratelimits.py).
+# Login POSTs (/accounts/login/ and /admin/login/ share the counters): per client IP, and per
+# submitted username whatever the IP.
+RATELIMIT_LOGIN: str = env.str("RATELIMIT_LOGIN", default="10/m")
+RATELIMIT_LOGIN_USERNAME: str = env.str("RATELIMIT_LOGIN_USERNAME", default="30/h")
+# Starting an OAuth connection (POST /oauth/login/<provider>/), per user (or IP).
+RATELIMIT_CONNECT: str = env.str("RATELIMIT_CONNECT", default="20/m")
+# The API (DRF throttles): anonymous requests per IP, authenticated requests per user.
+RATELIMIT_API_ANON: str = env.str("RATELIMIT_API_ANON", default="60/m")
+RATELIMIT_API_USER: str = env.str("RATELIMIT_API_USER", default="600/m")
+# The request.META key holding the client IP. Behind a reverse proxy that sets it, e.g.
+# HTTP_X_REAL_IP; the default REMOTE_ADDR would count every client as the proxy.
+RATELIMIT_IP_META_KEY: str = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+# A counter the cache could not update does not block the request (see above).
+RATELIMIT_FAIL_OPEN = True
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "integrations.ratelimits.ApiAnonRateThrottle",
+    "integrations.ratelimits.ApiUserRateThrottle",
+]
+
+# Content-Security-Policy (django-csp 4): only this site's scripts, nothing inline, no
+# framing, no plugins. Styles allow 'unsafe-inline' because the Django admin sets style
+# attributes from its templates and scripts (widgets, popups); inline *scripts* stay blocked.
+# img-src allows data: URIs (admin widgets). No form-action: the connect form POSTs here and
+# is redirected to the provider, which browsers would check against form-action too.
+# (Not named CSP_REPORT_URI here: django-csp refuses its pre-4.0 CSP_* setting names.)
+_csp_report_uri: str = env.str("CSP_REPORT_URI", default="")
+_csp_directives: dict[str, list[str]] = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+if _csp_report_uri:
+    _csp_directives["report-uri"] = [_csp_report_uri]
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": _csp_directives}
+INSTALLED_APPS = [*INSTALLED_APPS, "csp"]
+MIDDLEWARE = [*MIDDLEWARE, "csp.middleware.CSPMiddleware"]
+
+# --- operations: health dashboard, alerts, metrics, structured logs (integrations.observability)
+
+# Alert thresholds (dashboard, admin index, `manage.py integrations_health`, /metrics).
+ALERT_OUTBOUND_ERROR_RATE = env.float("ALERT_OUTBOUND_ERROR_RATE", default=0.05)
+ALERT_OUTBOUND_MIN_ATTEMPTS = env.int("ALERT_OUTBOUND_MIN_ATTEMPTS", default=20)
+ALERT_VERIFICATION_FAILURES_PER_HOUR = env.int("ALERT_VERIFICATION_FAILURES_PER_HOUR", default=10)
+ALERT_OAUTH_REFRESH_FAILURES = env.int("ALERT_OAUTH_REFRESH_FAILURES", default=1)
+ALERT_OAUTH_RECONNECT_WINDOW_HOURS = env.int("ALERT_OAUTH_RECONNECT_WINDOW_HOURS", default=24)
+ALERT_WEBHOOK_LAG_SECONDS = env.int("ALERT_WEBHOOK_LAG_SECONDS", default=300)
+ALERT_WEBHOOK_DEAD_EVENTS = env.int("ALERT_WEBHOOK_DEAD_EVENTS", default=1)
+# E-mail ADMINS (through EMAIL_BACKEND, i.e. SendGrid) on every alert raised or cleared.
+ALERT_EMAIL_ADMINS = env.bool("ALERT_EMAIL_ADMINS", default=False)
+ADMINS: list[tuple[str, str]] = [("", address) for address in env.list("ADMINS", default=[])]
+ALERTS_CHECK_INTERVAL_SECONDS = env.int("ALERTS_CHECK_INTERVAL_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE["integrations-health-check"] = {
+    "task": "integrations.observability.health_check",
+    "schedule": float(ALERTS_CHECK_INTERVAL_SECONDS),
+}
+# /metrics: allowed with "Authorization: Bearer <METRICS_TOKEN>" or from METRICS_ALLOWED_IPS
+# (addresses or CIDR networks); with neither set, loopback clients only.
+METRICS_TOKEN: str = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS: list[str] = env.list("METRICS_ALLOWED_IPS", default=[])
+# Log lines as JSON objects (one per line) or plain text; JSON unless DEBUG.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'plain'")
+MIDDLEWARE = ["integrations.observability.logs.RequestIdMiddleware", *MIDDLEWARE]
+LOGGING["formatters"]["json"] = {  # type: ignore[index]
+    "()": "integrations.observability.logs.JsonFormatter"
+}
+LOGGING["formatters"]["plain"]["format"] = (  # type: ignore[index]
+    "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+)
+LOGGING["filters"]["request_context"] = {  # type: ignore[index]
+    "()": "integrations.observability.logs.RequestContextFilter"
+}
+for _handler in LOGGING["handlers"].values():  # type: ignore[attr-defined]
+    # Every handler redacts credentials and carries the request/task ids.
+    _filters = _handler.setdefault("filters", [])
+    for _name in ("redact_secrets", "request_context"):
+        if _name not in _filters:
+            _filters.append(_name)
+    if _handler.get("formatter") == "plain":
+        _handler["formatter"] = LOG_FORMAT
+# Workers keep Django's LOGGING (JSON lines with request ids) instead of Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

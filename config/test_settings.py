@@ -18,7 +18,7 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 
 from config.settings import *  # noqa: F403
-from config.settings import CELERY_BROKER_URL, INSTALLED_APPS
+from config.settings import INSTALLED_APPS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
 
@@ -27,4 +27,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tests dispatch tasks in-process; the tests that need a real worker switch this off in the
 # test process, and start the worker with LIAISON_TEST_CELERY_EAGER=0.
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("LIAISON_TEST_CELERY_EAGER", "1") != "0"
-CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://"
+# Brute-force limits stay on but far above what the suite sends from one IP and one user;
+# tests/security sets real rates with the `settings` fixture (rates are read per request).
+RATELIMIT_LOGIN = RATELIMIT_LOGIN_USERNAME = RATELIMIT_CONNECT = "100000/m"
+RATELIMIT_API_ANON = RATELIMIT_API_USER = "100000/m"

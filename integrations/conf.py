@@ -59,3 +59,12 @@ def integrations_metrics_window_seconds() -> int:
 def integrations_redis_retry_seconds() -> float:
     """After Redis failed, how long to use in-process state before trying Redis again."""
     return float(getattr(settings, "INTEGRATIONS_REDIS_RETRY_SECONDS", 10.0) or 10.0)
+
+
+# --- brute-force rate limits (integrations.ratelimits) --------------------------------------
+
+
+def rate_limit(name: str) -> str | None:
+    """The `<count>/<s|m|h|d>` rate of limit `name` (`RATELIMIT_<NAME>`); None switches it off."""
+    value = getattr(settings, f"RATELIMIT_{name.upper()}", None)
+    return str(value) if value else None

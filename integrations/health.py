@@ -14,9 +14,9 @@ from typing import Any
 
 from integrations import conf
 from integrations.resilience import runtime as runtime_module
+from integrations.resilience.admission import LATENCY_BUCKETS_MS, STATE_OPEN
 from integrations.resilience.config import known_services, service_config
 from integrations.resilience.guard import get_guard
-from integrations.resilience.state import LATENCY_BUCKETS_MS, STATE_OPEN
 
 
 def snapshot(services: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:

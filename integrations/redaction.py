@@ -191,8 +191,8 @@ class RedactingFilter(logging.Filter):
     """Redacts credentials from a record's message, arguments and traceback text.
 
     Never drops a record. A record whose emitter built it from redacted values only may say
-    so with `extra={"redacted": True}` and is passed through as is. Attach it to handlers (records from child loggers reach handlers,
-    not the parent loggers' filters).
+    so with `extra={"redacted": True}` and is passed through as is. Attach it to handlers
+    (records from child loggers reach handlers, not the parent loggers' filters).
     """
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -131,6 +131,19 @@ def describe_flow_failure(
             status=503,
             code="breaker_open",
         )
+    if isinstance(exc, AuthProviderError) and getattr(exc, "stage", "") == "callback":
+        # The error arrived in the browser's redirect (anyone can craft one), not from a call
+        # Liaison made: a failed authorization (4xx), not an upstream failure (5xx).
+        reported = provider_code or code or "error"
+        return FlowFailure(
+            title="Connection failed",
+            message=(
+                f"{provider_title} reported an error ({reported}), so nothing was connected. "
+                "Please start again from your connections page."
+            ),
+            status=400,
+            code=reported,
+        )
     if isinstance(exc, AuthProviderError) or isinstance(cause, IntegrationError):
         return FlowFailure(
             title=f"{provider_title} did not respond",

@@ -26,6 +26,7 @@ from social_core.exceptions import AuthSessionError, SocialAuthBaseException
 from social_django.utils import psa
 
 from integrations.exceptions import IntegrationError
+from integrations.ratelimits import CONNECT_LIMITS, rate_limited
 from oauth_accounts import conf, selectors, services
 from oauth_accounts.backends import PROVIDERS
 from oauth_accounts.exceptions import OAuthError
@@ -128,6 +129,7 @@ def _login_for_flow(view: Any) -> Any:
 @require_POST
 @csrf_protect
 @_login_for_flow
+@rate_limited(*CONNECT_LIMITS)
 def begin(request: HttpRequest, provider: str) -> HttpResponse:
     """Start the authorization: POST only (a GET link could be triggered cross-site)."""
     _require_enabled(provider)

@@ -48,6 +48,20 @@ def _broker_is_redis() -> bool:
     return os.environ.get("CELERY_BROKER_URL", "").startswith("redis")
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _browser_missing() -> str | None:
+    """Why the real-browser tests cannot run here (None when they can)."""
+    if not CHROMIUM.exists():
+        return f"needs Debian's chromium at {CHROMIUM}: apt-get install chromium"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "needs the playwright Python package: pip install -e '.[dev]'"
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     reasons = {}
     if not _database_is_postgres():
@@ -59,6 +73,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             "needs a real Celery worker: set CELERY_BROKER_URL=redis://… and a PostgreSQL "
             "DATABASE_URL"
         )
+    browser_missing = _browser_missing()
+    if browser_missing:
+        reasons["browser"] = browser_missing
     for item in items:
         for marker, reason in reasons.items():
             if item.get_closest_marker(marker):
@@ -78,6 +95,21 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 red=True,
             )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_CONFIGURED_REDIS_URL = settings.REDIS_URL
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_redis_url() -> Iterator[None]:
+    """Fail where a test leaks an overridden REDIS_URL into the ones after it.
+
+    (pytest-django's `settings` fixture, first used inside an `override_settings` block,
+    restores the overridden value at teardown.)
+    """
+    assert settings.REDIS_URL == _CONFIGURED_REDIS_URL, "REDIS_URL leaked from an earlier test"
+    yield
+    assert settings.REDIS_URL == _CONFIGURED_REDIS_URL, "this test leaked an overridden REDIS_URL"
 
 
 @pytest.fixture

@@ -189,9 +189,10 @@ class ServiceClient:
             if isinstance(error, RateLimitExceeded):
                 guard.pause(cfg, rt, min(wait if wait is not None else 1.0, cfg.retry_after_max))
             _log_attempt(self.service, method, full_url, response, error, duration, attempt)
-            if error is None and response is not None:
+            if error is None:
+                if response is None:  # pragma: no cover - _attempt always sets one of them
+                    raise RuntimeError("an attempt returned neither a response nor an error")
                 return response
-            assert error is not None  # noqa: S101 - one of response/error is always set
             if delay is None:
                 if wait is not None and isinstance(error, RateLimitExceeded):
                     error.retry_at = _retry_at(rt, wait)

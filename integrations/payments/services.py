@@ -39,7 +39,7 @@ from integrations.payments.sync import (
 logger = logging.getLogger(__name__)
 
 # The first API version where invoices carry `confirmation_secret` instead of `payment_intent`.
-CONFIRMATION_SECRET_SINCE = "2025-03-31"  # noqa: S105 - an API version, not a secret
+CONFIRMATION_SECRET_SINCE = "2025-03-31"  # noqa: S105 - an API version, not a secret  # nosec B105
 
 
 def idempotency_key(operation: str, *parts: object) -> str:

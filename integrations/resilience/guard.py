@@ -27,17 +27,16 @@ import pybreaker
 
 from integrations.exceptions import RateLimitExceeded, ServiceUnavailable, TransportError
 from integrations.resilience import runtime as runtime_module
-from integrations.resilience.config import ServiceConfig, service_config
-from integrations.resilience.runtime import Runtime
-from integrations.resilience.state import (
+from integrations.resilience.admission import (
     STATE_CLOSED,
     STATE_HALF_OPEN,
     STATE_OPEN,
     Admission,
-    Backend,
-    get_backend,
     latency_bucket,
 )
+from integrations.resilience.config import ServiceConfig, service_config
+from integrations.resilience.runtime import Runtime
+from integrations.resilience.state import Backend, get_backend
 
 logger = logging.getLogger(__name__)
 

@@ -18,6 +18,7 @@ from django.test import override_settings
 
 from integrations import conf
 from integrations.resilience.runtime import Runtime
+from integrations.resilience.state import FallbackBackend, get_backend
 
 
 @dataclass
@@ -68,6 +69,9 @@ def isolated_state(*, redis_url: str | None = None) -> Iterator[str]:
             yield prefix
         finally:
             if url:
+                backend = get_backend()
+                if isinstance(backend, FallbackBackend):
+                    backend.recorder.flush()  # records still in flight land before the cleanup
                 _delete_keys(url, prefix)
 
 

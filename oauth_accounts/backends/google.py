@@ -27,7 +27,7 @@ class GoogleBackend(LiaisonBackendMixin, GoogleOAuth2, BaseOAuth2PKCE):
     credential_settings = ("OAUTH_GOOGLE_CLIENT_ID", "OAUTH_GOOGLE_CLIENT_SECRET")
 
     AUTHORIZATION_URL = "https://accounts.google.com/o/oauth2/v2/auth"
-    ACCESS_TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL
+    ACCESS_TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL  # nosec B105
     REVOKE_URL = "https://oauth2.googleapis.com/revoke"
 
     @classmethod

@@ -21,6 +21,7 @@ in `webhooks/signing.py`.
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from abc import ABC, abstractmethod
@@ -229,11 +230,30 @@ def required_text(payload: Mapping[str, Any], key: str, *, what: str) -> str:
     return value
 
 
+# Epoch seconds a stored datetime can hold: 1970-01-01 up to 9999-12-31 23:59:59 UTC.
+MAX_EPOCH = 253_402_300_799
+
+
+def _storable_epoch(value: float) -> float | None:
+    """`value` when `datetime.fromtimestamp` can turn it into a stored time, else None.
+
+    Senders control these numbers: a huge, negative or non-finite one must not reach the
+    insert (where `fromtimestamp` would raise and turn the delivery into a 500).
+    """
+    if not math.isfinite(value) or not 0 <= value <= MAX_EPOCH:
+        return None
+    return value
+
+
 def epoch_or_none(value: Any) -> float | None:
-    """Epoch seconds from a numeric payload field, None when absent or not a plain number."""
+    """Epoch seconds from a numeric payload field; None when absent, not a plain number, or
+    outside 1970..9999."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    try:
+        return _storable_epoch(float(value))
+    except OverflowError:  # an int too large for a float
+        return None
 
 
 def dump_json(payload: Any) -> bytes:
@@ -242,14 +262,15 @@ def dump_json(payload: Any) -> bytes:
 
 
 def iso_to_epoch(value: Any) -> float | None:
-    """Epoch seconds from an ISO 8601 string (`Z` allowed, naive means UTC); None if invalid."""
+    """Epoch seconds from an ISO 8601 string (`Z` allowed, naive means UTC); None if invalid
+    or outside 1970..9999."""
     if not isinstance(value, str) or not value or len(value) > 64:
         return None
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        return moment.timestamp()
+        return _storable_epoch(moment.timestamp())
     except (ValueError, OverflowError, OSError):
         return None
 

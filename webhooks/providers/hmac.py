@@ -138,11 +138,11 @@ class HmacOptions:
         )
 
     def key(self, secret: str) -> bytes:
-        if self.secret_encoding == "utf8":  # noqa: S105 - an encoding name
+        if self.secret_encoding == "utf8":  # noqa: S105 - an encoding name  # nosec B105
             return secret.encode("utf-8")
         decoded = (
             signing.hex_to_bytes(secret.strip())
-            if self.secret_encoding == "hex"  # noqa: S105 - an encoding name
+            if self.secret_encoding == "hex"  # noqa: S105 - an encoding name  # nosec B105
             else signing.base64_to_bytes(secret.strip())
         )
         if not decoded:

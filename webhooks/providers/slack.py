@@ -135,7 +135,7 @@ class SlackWebhookProvider(WebhookProvider):
         if event_type == "url_verification":
             return dump_json(
                 {
-                    "token": "sample-verification-token",
+                    "token": "sample-verification-token",  # nosec B105 - a sample payload's placeholder, not a secret
                     "challenge": f"challenge-{event_id}",
                     "type": "url_verification",
                 }
@@ -153,7 +153,7 @@ class SlackWebhookProvider(WebhookProvider):
             event["text"] = "hello from Liaison"
         return dump_json(
             {
-                "token": "sample-verification-token",
+                "token": "sample-verification-token",  # nosec B105 - a sample payload's placeholder, not a secret
                 "team_id": "T0SAMPLE01",
                 "api_app_id": "A0SAMPLE01",
                 "event": event,

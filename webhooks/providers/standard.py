@@ -44,7 +44,7 @@ from webhooks.providers.base import (
     required_text,
 )
 
-SECRET_PREFIX = "whsec_"  # noqa: S105 - the documented secret prefix, not a secret
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the documented secret prefix, not a secret  # nosec B105
 SIGNATURE_VERSION = "v1"
 HEADER_PREFIXES = ("webhook-", "svix-")
 DEFAULT_EVENT_TYPE = "user.created"

@@ -140,7 +140,7 @@ def _payment_intent(suffix: str, created: int, *, status: str) -> dict[str, Any]
         "amount_capturable": 0,
         "amount_received": 0 if failed else 4200,
         "capture_method": "automatic",
-        "client_secret": None,
+        "client_secret": None,  # nosec B105 - a sample object's empty field
         "confirmation_method": "automatic",
         "created": created,
         "currency": "usd",
@@ -161,7 +161,7 @@ def _payment_intent(suffix: str, created: int, *, status: str) -> dict[str, Any]
         "metadata": {"order_reference": "ORD-1001"},
         "payment_method": None if failed else f"pm_{suffix}",
         "payment_method_types": ["card"],
-        "receipt_email": None,
+        "receipt_email": "customer@example.com",
         "status": status,
     }
 

@@ -139,7 +139,7 @@ def _insert_events(
         )
     sql = (
         # Identifiers come from model metadata; every value is a query parameter.
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608  # nosec B608
         + ", ".join([row_sql] * len(events))
         + f" ON CONFLICT ({quote('endpoint_id')}, {quote('event_id')}) DO NOTHING"
         + f" RETURNING {quote(str(meta.pk.column))}"
@@ -232,7 +232,7 @@ def _count_failure(*, endpoint_id: int, hour: datetime, reason: str) -> None:
     table = quote(meta.db_table)
     hour_value = meta.get_field("hour").get_db_prep_save(hour, connection)
     sql = (
-        f"INSERT INTO {table} ({quote('endpoint_id')}, {quote('hour')}, {quote('reason')}, "  # noqa: S608
+        f"INSERT INTO {table} ({quote('endpoint_id')}, {quote('hour')}, {quote('reason')}, "  # noqa: S608  # nosec B608
         f"{quote('count')}) VALUES (%s, %s, %s, 1) "
         f"ON CONFLICT ({quote('endpoint_id')}, {quote('hour')}, {quote('reason')}) "
         f"DO UPDATE SET {quote('count')} = {table}.{quote('count')} + 1"

@@ -216,6 +216,13 @@ def webhook_events_dispatch_due(*, clock: Clock = timezone.now) -> DispatchRepor
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:batch]
     )
+    if stale_pending:
+        # Re-dispatched now, so not again before another grace period: under a backlog longer
+        # than the grace period the first message is still queued, and re-sending the same
+        # events on every run would multiply the queue (and slow the workers further).
+        WebhookEvent.objects.filter(pk__in=stale_pending, status=Status.PENDING).update(
+            next_attempt_at=now
+        )
     for pk in (*due_failed, *stale_pending):
         transaction.on_commit(partial(webhook_event_enqueue, event_pk=pk))
     report = DispatchReport(

@@ -1,0 +1,14 @@
+"""Operations: the health report behind the admin dashboard, alerts, Prometheus metrics and
+structured (JSON) logs with a request id that follows a request into its Celery tasks.
+
+- `report.health_report()`: everything the dashboard, `manage.py integrations_health`, the
+  metrics and the alerts read, as one JSON-serialisable dict.
+- `alerts.alerts_evaluate()` / `alerts.alerts_sync()`: threshold rules, state changes logged
+  once and sent as `alert_raised` / `alert_cleared` signals.
+- `metrics.metrics_view`: `/metrics` for Prometheus.
+- `logs`: the JSON formatter, the request-id middleware and the Celery hooks.
+
+`integrations` must not import `webhooks` or `oauth_accounts` (DESIGN.md): their models are
+looked up through the app registry when those apps are installed, and their sections are
+simply empty otherwise.
+"""
