@@ -45,7 +45,7 @@ GUNICORN = str(Path(PYTHON).parent / "gunicorn")
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per round (10)")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds per server (2)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per server (3)")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (4)")
@@ -231,7 +231,7 @@ def main() -> int:
             write_events(
                 tmp / "warm", count=2000, threads=args.threads, secret=secret, tag=f"w{name}"
             )
-            warm = argparse.Namespace(**{**vars(args), "duration": 3})
+            warm = argparse.Namespace(**{**vars(args), "duration": 5})
             run_wrk(warm, url, tmp / "warm")
         for round_no in range(args.rounds):
             order = ["bare", "liaison"] if round_no % 2 == 0 else ["liaison", "bare"]

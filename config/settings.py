@@ -430,7 +430,7 @@ if _csp_report_uri:
     _csp_directives["report-uri"] = [_csp_report_uri]
 CONTENT_SECURITY_POLICY = {"DIRECTIVES": _csp_directives}
 INSTALLED_APPS = [*INSTALLED_APPS, "csp"]
-MIDDLEWARE = [*MIDDLEWARE, "csp.middleware.CSPMiddleware"]
+MIDDLEWARE = [*MIDDLEWARE, "integrations.csp.CSPMiddleware"]
 
 # --- operations: health dashboard, alerts, metrics, structured logs (integrations.observability)
 

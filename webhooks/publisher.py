@@ -8,10 +8,10 @@ keeps the contract:
 
 - the delivery is durably stored (committed) before its id is handed over here, so the
   acknowledgement never depends on the broker;
-- a per-process daemon thread publishes whatever accumulated within `linger` seconds of the
-  first id (or as soon as `max_batch` ids are waiting) as one `webhook_events_process_task`
-  message — under light load that is one event 50 ms late, under heavy load batches grow and
-  the per-event cost shrinks;
+- a per-process daemon thread publishes what accumulated as one `webhook_events_process_task`
+  message, at most once per `linger` seconds (or as soon as `max_batch` ids wait): under
+  light load an event goes out at once, under heavy load batches grow and the per-event cost
+  shrinks, for at most `linger` (0.2 s) of extra processing latency;
 - if the broker is down or the process dies before a batch is published, the events stay
   `pending` in the database and the periodic dispatcher re-dispatches them after
   `WEBHOOKS_PENDING_GRACE_SECONDS`: late, never lost.
@@ -23,6 +23,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 
 logger = logging.getLogger(__name__)
@@ -31,12 +32,13 @@ Publish = Callable[[list[int]], None]
 
 
 class BackgroundEventPublisher:
-    def __init__(self, publish: Publish, *, max_batch: int = 50, linger: float = 0.05) -> None:
+    def __init__(self, publish: Publish, *, max_batch: int = 50, linger: float = 0.2) -> None:
         self._publish = publish
         self._max_batch = max_batch
-        # How long the thread lets ids accumulate after the first one arrives: at most this
-        # much extra processing latency, in exchange for one broker message per batch.
+        # At most one publish per `linger` seconds while busy: ids that arrive meanwhile wait
+        # (at most that long) and go out together. After a quiet spell an id goes out at once.
         self._linger = linger
+        self._last_publish = 0.0
         self._reset()
         os.register_at_fork(after_in_child=self._reset)
         atexit.register(self.flush)
@@ -84,9 +86,12 @@ class BackgroundEventPublisher:
     def _run(self) -> None:
         while True:
             self._wake.wait()
-            self._full.wait(timeout=self._linger)
+            since_last = time.monotonic() - self._last_publish
+            if since_last < self._linger:
+                self._full.wait(timeout=self._linger - since_last)
             self._wake.clear()
             self._full.clear()
+            self._last_publish = time.monotonic()
             self.flush()
 
 

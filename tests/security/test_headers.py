@@ -91,3 +91,21 @@ def test_hsts_is_sent_over_https_with_the_production_defaults(client, settings):
 
     assert response["Strict-Transport-Security"] == ("max-age=31536000; includeSubDomains; preload")
     assert "Strict-Transport-Security" not in client.get("/accounts/login/")  # never over HTTP
+
+
+def test_webhook_answers_skip_the_policy_that_pages_get(client):
+    from tests.webhooks.factories import make_endpoint, signed_stripe_headers, stripe_body
+
+    endpoint = make_endpoint()
+    body = stripe_body()
+    answer = client.post(
+        f"/webhooks/{endpoint.slug}/",
+        body,
+        content_type="application/json",
+        **signed_stripe_headers(body, endpoint.secrets.get().value),
+    )
+    page = client.get("/accounts/login/")
+
+    assert answer.status_code == 200
+    assert "Content-Security-Policy" not in answer
+    assert "script-src" in page["Content-Security-Policy"]

@@ -140,6 +140,9 @@ class WebhookProvider(ABC):
     secret_kind: ClassVar[str] = "provider_secret"  # noqa: S105 - a kind, not a secret
     # Headers kept with the stored event (lower-case). Signature headers are never kept.
     stored_headers: ClassVar[tuple[str, ...]] = ()
+    # Whether the signature covers the public URL (Twilio): only then does the receive view
+    # rebuild `IncomingDelivery.url`, which costs a little on every delivery.
+    signs_url: ClassVar[bool] = False
 
     @abstractmethod
     def verify(self, delivery: IncomingDelivery, secrets: EndpointSecrets) -> None:

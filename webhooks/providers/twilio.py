@@ -92,6 +92,7 @@ class TwilioWebhookProvider(WebhookProvider):
     id: ClassVar[str] = "twilio"
     name: ClassVar[str] = "Twilio"
     secret_kind: ClassVar[str] = "provider_secret"  # noqa: S105 - a kind, not a secret
+    signs_url: ClassVar[bool] = True
     stored_headers: ClassVar[tuple[str, ...]] = (
         "i-twilio-idempotency-token",
         "x-home-region",

@@ -8,12 +8,14 @@ were really inserted are enqueued, after commit. Rejections are recorded separat
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from django.db import DatabaseError, connections, router, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from webhooks import conf
@@ -108,11 +110,7 @@ def _insert_events(
         if len(event.event_id) > _EVENT_ID_MAX:
             raise MalformedPayload("The event id is too long.")
     connection = connections[router.db_for_write(WebhookEvent)]
-    meta = WebhookEvent._meta
-    fields = [meta.get_field(name) for name in _INSERT_FIELDS]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(f.column)) for f in fields)  # type: ignore[union-attr]
-    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    fields = _insert_fields()
     params: list[Any] = []
     for event in events:
         occurred_at = (
@@ -134,19 +132,34 @@ def _insert_events(
             "",
         )
         params.extend(
-            field.get_db_prep_save(value, connection)  # type: ignore[union-attr]
+            field.get_db_prep_save(value, connection)
             for field, value in zip(fields, values, strict=True)
         )
-    sql = (
-        # Identifiers come from model metadata; every value is a query parameter.
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608  # nosec B608
-        + ", ".join([row_sql] * len(events))
-        + f" ON CONFLICT ({quote('endpoint_id')}, {quote('event_id')}) DO NOTHING"
-        + f" RETURNING {quote(str(meta.pk.column))}"
-    )
+    sql = _insert_sql(connection.alias, connection.ops.quote_name, len(events))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
+
+
+@lru_cache(maxsize=1)
+def _insert_fields() -> tuple[Field, ...]:
+    meta = WebhookEvent._meta
+    return tuple(meta.get_field(name) for name in _INSERT_FIELDS)  # type: ignore[misc]
+
+
+@lru_cache(maxsize=64)
+def _insert_sql(alias: str, quote: Callable[[str], str], rows: int) -> str:
+    """The INSERT for `rows` events (built once per database and batch size)."""
+    meta = WebhookEvent._meta
+    columns = ", ".join(quote(str(f.column)) for f in _insert_fields())
+    row_sql = "(" + ", ".join(["%s"] * len(_INSERT_FIELDS)) + ")"
+    return (
+        # Identifiers come from model metadata; every value is a query parameter.
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608  # nosec B608
+        + ", ".join([row_sql] * rows)
+        + f" ON CONFLICT ({quote('endpoint_id')}, {quote('event_id')}) DO NOTHING"
+        + f" RETURNING {quote(str(meta.pk.column))}"
+    )
 
 
 def webhook_events_enqueue_new(*, event_pks: list[int]) -> None:
