@@ -8,23 +8,14 @@ from webhooks.services import webhook_event_process, webhook_events_dispatch_due
 
 
 @shared_task(ignore_result=True)
-def webhook_event_process_task(event_id: int) -> str:
-    """Process one stored event (`event_id` is the WebhookEvent primary key).
-
-    Safe to run twice or concurrently: the service claims the event atomically, and a message
-    for an event that is not claimable (already done, not yet due, running elsewhere) is a
-    no-op. Retries are scheduled in the database, not with Celery countdowns, so they survive
-    broker restarts and are re-dispatched by `webhook_events_dispatch_due_task`.
-    """
-    return webhook_event_process(event_pk=event_id).status
-
-
-@shared_task(ignore_result=True)
 def webhook_events_process_task(event_ids: list[int]) -> dict[str, int]:
-    """Process a batch of stored events published together by the ingest hot path.
+    """Process stored events (WebhookEvent primary keys), published together in a batch.
 
-    Each event is claimed on its own, exactly as in `webhook_event_process_task`, so a batch
-    redelivered after a worker died only runs what is still claimable.
+    Safe to run twice or concurrently: each event is claimed atomically on its own, and an
+    event that is not claimable (already done, not yet due, running elsewhere) is skipped, so
+    a batch redelivered after a worker died only runs what is still claimable. Retries are
+    scheduled in the database, not with Celery countdowns, so they survive broker restarts
+    and are re-dispatched by `webhook_events_dispatch_due_task`.
     """
     counts: dict[str, int] = {}
     for event_id in event_ids:

@@ -18,9 +18,9 @@ from tests.conftest import _database_url_for, start_celery_worker, stop_process
 from tests.webhooks.factories import make_endpoint, make_event
 from webhooks.models import WebhookEvent
 from webhooks.services import (
-    webhook_event_enqueue,
     webhook_event_process,
     webhook_events_dispatch_due,
+    webhook_events_enqueue,
 )
 
 Status = WebhookEvent.Status
@@ -102,7 +102,7 @@ def test_event_of_a_worker_killed_mid_event_is_processed_later(tmp_path):
     first = start_celery_worker(env, extra_args=include)
     second = None
     try:
-        webhook_event_enqueue(event_pk=event.pk)
+        webhook_events_enqueue(event_pks=[event.pk])
         assert _wait_for(marker.exists, timeout=20), "the first worker never started the event"
         child_pid = int(marker.read_text())
         assert WebhookEvent.objects.get(pk=event.pk).status == Status.PROCESSING

@@ -20,7 +20,7 @@ from webhooks.services import (
     webhook_events_dispatch_due,
     webhook_events_prune,
 )
-from webhooks.tasks import webhook_event_process_task
+from webhooks.tasks import webhook_events_process_task
 
 pytestmark = pytest.mark.django_db
 Status = WebhookEvent.Status
@@ -63,7 +63,7 @@ def test_handler_receives_the_event_and_it_is_marked_processed(register_handler)
 def test_the_task_calls_the_service():
     event = make_event(endpoint=make_endpoint())
 
-    assert webhook_event_process_task.delay(event.pk).get() == Status.IGNORED
+    assert webhook_events_process_task.delay([event.pk]).get() == {Status.IGNORED: 1}
 
 
 def test_unknown_type_is_ignored():
@@ -208,12 +208,12 @@ def test_dispatcher_requeues_due_failed_stale_pending_and_stuck_events(
     )
 
     with (
-        mock.patch("webhooks.services.processing.webhook_event_enqueue") as enqueue,
+        mock.patch("webhooks.services.processing.webhook_events_enqueue") as enqueue,
         django_capture_on_commit_callbacks(execute=True),
     ):
         report = webhook_events_dispatch_due(clock=clock)
 
-    enqueued = {c.kwargs["event_pk"] for c in enqueue.call_args_list}
+    enqueued = {pk for c in enqueue.call_args_list for pk in c.kwargs["event_pks"]}
     assert enqueued == {due.pk, stale.pk}
     assert (report.due_failed, report.stale_pending) == (1, 1)
     assert (report.stuck_retried, report.stuck_dead) == (1, 1)

@@ -18,7 +18,7 @@ from webhooks.services.ingest import (
     EventStorageError,
     IngestResult,
     webhook_delivery_ingest,
-    webhook_event_enqueue,
+    webhook_events_enqueue,
     webhook_verification_failure_record,
 )
 from webhooks.services.processing import (
@@ -45,11 +45,11 @@ __all__ = [
     "webhook_endpoint_cache_invalidate",
     "webhook_endpoint_create",
     "webhook_endpoint_send_test",
-    "webhook_event_enqueue",
     "webhook_event_mark_ignored",
     "webhook_event_process",
     "webhook_event_replay",
     "webhook_events_dispatch_due",
+    "webhook_events_enqueue",
     "webhook_events_prune",
     "webhook_secret_add",
     "webhook_verification_failure_record",

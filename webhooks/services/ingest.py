@@ -172,25 +172,29 @@ def webhook_events_enqueue_new(*, event_pks: list[int]) -> None:
     from celery import current_app
 
     if current_app.conf.task_always_eager:
-        for pk in event_pks:
-            webhook_event_enqueue(event_pk=pk)
+        webhook_events_enqueue(event_pks=event_pks)
         return
     from webhooks.publisher import event_publisher
 
     event_publisher.submit(event_pks)
 
 
-def webhook_event_enqueue(*, event_pk: int) -> None:
-    """Queue processing. A lost enqueue is not fatal: the event is stored as `pending` and the
-    periodic dispatcher picks it up after the grace period."""
-    from webhooks.tasks import webhook_event_process_task
+def webhook_events_enqueue(*, event_pks: list[int], batch_size: int = 50) -> None:
+    """Queue processing of stored events, `batch_size` per message (dispatcher, replay).
 
-    try:
-        webhook_event_process_task.delay(event_pk)
-    except Exception as exc:
-        logger.warning(
-            "webhook_event_enqueue_failed", extra={"event": event_pk, "error": type(exc).__name__}
-        )
+    A failed publish only delays: the events stay stored and the dispatcher finds them again.
+    """
+    from webhooks.tasks import webhook_events_process_task
+
+    for start in range(0, len(event_pks), batch_size):
+        chunk = event_pks[start : start + batch_size]
+        try:
+            webhook_events_process_task.delay(chunk)
+        except Exception as exc:
+            logger.warning(
+                "webhook_event_enqueue_failed",
+                extra={"events": len(chunk), "error": type(exc).__name__},
+            )
 
 
 def webhook_verification_failure_record(

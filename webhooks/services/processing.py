@@ -21,7 +21,7 @@ from django.utils import timezone
 from webhooks import conf
 from webhooks.handlers import handlers_for
 from webhooks.models import VerificationFailureCount, WebhookEvent
-from webhooks.services.ingest import webhook_event_enqueue
+from webhooks.services.ingest import webhook_events_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -223,8 +223,10 @@ def webhook_events_dispatch_due(*, clock: Clock = timezone.now) -> DispatchRepor
         WebhookEvent.objects.filter(pk__in=stale_pending, status=Status.PENDING).update(
             next_attempt_at=now
         )
-    for pk in (*due_failed, *stale_pending):
-        transaction.on_commit(partial(webhook_event_enqueue, event_pk=pk))
+    if due_failed or stale_pending:
+        transaction.on_commit(
+            partial(webhook_events_enqueue, event_pks=[*due_failed, *stale_pending])
+        )
     report = DispatchReport(
         due_failed=len(due_failed),
         stale_pending=len(stale_pending),
@@ -262,8 +264,7 @@ def webhook_event_replay(*, events: QuerySet[WebhookEvent], clock: Clock = timez
                     locked_until=None,
                 )
             )
-            for pk in chunk:
-                transaction.on_commit(partial(webhook_event_enqueue, event_pk=pk))
+            transaction.on_commit(partial(webhook_events_enqueue, event_pks=chunk))
     logger.info("webhook_events_replayed", extra={"count": replayed})
     return replayed
 
