@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from cryptography.fernet import Fernet
 from django.apps import apps
 from django.db import models, transaction
 from django.db.models import TextField, Value
@@ -35,6 +36,14 @@ def encrypted_columns() -> list[tuple[type[models.Model], list[EncryptedTextFiel
         if fields:
             found.append((model, fields))
     return found
+
+
+def _decrypts(fernet: Fernet, token: bytes) -> bool:
+    try:
+        fernet.decrypt(token)
+    except InvalidToken:
+        return False
+    return True
 
 
 def encryption_keys_rotate(
@@ -78,11 +87,8 @@ def encryption_keys_rotate(
                             continue
                         report.values_checked += 1
                         token_bytes = token.encode("ascii", "replace")
-                        try:
-                            primary.decrypt(token_bytes)
+                        if _decrypts(primary, token_bytes):
                             continue
-                        except InvalidToken:
-                            pass
                         try:
                             rotated = multi.rotate(token_bytes).decode("ascii")
                         except InvalidToken:

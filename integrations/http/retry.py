@@ -42,11 +42,8 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
         return None
     if value.isdigit():
         return float(value)
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
+    seconds = _float_or_none(value)
+    if seconds is not None:
         return seconds if seconds >= 0 else None
     try:
         when = parsedate_to_datetime(value)
@@ -55,6 +52,13 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
     if when.tzinfo is None:
         return None  # RFC 9110 dates are GMT; a zone-less value is not one
     return max(0.0, when.timestamp() - now)
+
+
+def _float_or_none(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None
 
 
 def parse_rate_limit_reset(value: str | None, *, now: float) -> float | None:

@@ -24,6 +24,7 @@ evaluate at once each change is still reported exactly once.
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -236,9 +237,7 @@ def alerts_state_clear() -> None:
 def _alert_from(stored: Any, key: str) -> Alert:
     if isinstance(stored, dict):
         fields = {name: stored[name] for name in Alert.__dataclass_fields__ if name in stored}
-        try:
+        with suppress(TypeError):  # a state written by another version: rebuild from the key
             return Alert(**fields)
-        except TypeError:
-            pass
     code, _, subject = key.partition(":")
     return Alert(code, subject, f"{code} on {subject}", 0, 0)
