@@ -13,4 +13,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("liaison")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Each installed app's `tasks` module, plus the ones inside integrations' subpackages.
 app.autodiscover_tasks()
+app.autodiscover_tasks(["integrations.email", "integrations.observability"])
