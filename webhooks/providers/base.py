@@ -223,6 +223,18 @@ def json_object(body: bytes) -> dict[str, Any]:
     return payload
 
 
+def required_event_header(delivery: IncomingDelivery, name: str) -> str:
+    """A header naming the event (id, type); `MalformedPayload` when missing or blank.
+
+    Not for signature headers: those are `webhooks.signing.required_header` (a 4xx for a
+    missing signature, counted as a verification failure).
+    """
+    value = delivery.headers.get(name, "").strip()
+    if not value:
+        raise MalformedPayload(f"The {name} header is missing.")
+    return value
+
+
 def required_text(payload: Mapping[str, Any], key: str, *, what: str) -> str:
     """A non-empty string field of a payload; `MalformedPayload` when missing or not a string."""
     value = payload.get(key)

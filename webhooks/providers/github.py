@@ -40,6 +40,7 @@ from webhooks.providers.base import (
     epoch_to_iso,
     json_object,
     json_payload,
+    required_event_header,
 )
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -80,8 +81,8 @@ class GitHubWebhookProvider(WebhookProvider):
     def parse(
         self, delivery: IncomingDelivery, secrets: EndpointSecrets | None = None
     ) -> list[ParsedEvent]:
-        event_id = _header(delivery, DELIVERY_HEADER)
-        event_type = _header(delivery, EVENT_HEADER)
+        event_id = required_event_header(delivery, DELIVERY_HEADER)
+        event_type = required_event_header(delivery, EVENT_HEADER)
         payload = _payload(delivery)
         return [
             ParsedEvent(
@@ -194,13 +195,6 @@ class GitHubWebhookProvider(WebhookProvider):
                 "sender": sender,
             }
         return dump_json(payload)
-
-
-def _header(delivery: IncomingDelivery, name: str) -> str:
-    value = delivery.headers.get(name, "").strip()
-    if not value:
-        raise MalformedPayload(f"The {name} header is missing.")
-    return value
 
 
 def _payload(delivery: IncomingDelivery) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from webhooks.providers.base import (
     WebhookProvider,
     dump_json,
     json_payload,
+    required_event_header,
 )
 
 KNOWN_OPTIONS = frozenset(
@@ -219,11 +220,11 @@ class HmacWebhookProvider(WebhookProvider):
         event_type = DEFAULT_EVENT_TYPE
         if options is not None:
             if options.id_header:
-                event_id = _header(delivery, options.id_header)
+                event_id = required_event_header(delivery, options.id_header)
             elif options.id_field:
                 event_id = _field(payload, options.id_field)
             if options.type_header:
-                event_type = _header(delivery, options.type_header)
+                event_type = required_event_header(delivery, options.type_header)
             elif options.type_field:
                 event_type = _field(payload, options.type_field)
         return [
@@ -297,13 +298,6 @@ def _fill(text: str, timestamp: str, event_id: str) -> bytes:
     return (
         text.replace("{timestamp}", timestamp).replace("{id}", event_id).encode("utf-8", "replace")
     )
-
-
-def _header(delivery: IncomingDelivery, name: str) -> str:
-    value = delivery.headers.get(name, "").strip()
-    if not value:
-        raise MalformedPayload(f"The {name} header is missing.")
-    return value
 
 
 def _field(payload: Any, path: str) -> str:

@@ -37,6 +37,7 @@ from webhooks.providers.base import (
     epoch_to_iso,
     iso_to_epoch,
     json_object,
+    required_event_header,
 )
 
 SIGNATURE_HEADER = "X-Shopify-Hmac-Sha256"
@@ -76,8 +77,8 @@ class ShopifyWebhookProvider(WebhookProvider):
     def parse(
         self, delivery: IncomingDelivery, secrets: EndpointSecrets | None = None
     ) -> list[ParsedEvent]:
-        event_id = _header(delivery, WEBHOOK_ID_HEADER)
-        event_type = _header(delivery, TOPIC_HEADER)
+        event_id = required_event_header(delivery, WEBHOOK_ID_HEADER)
+        event_type = required_event_header(delivery, TOPIC_HEADER)
         payload = json_object(delivery.body)
         return [
             ParsedEvent(
@@ -174,13 +175,6 @@ class ShopifyWebhookProvider(WebhookProvider):
                 "note_attributes": [{"name": "order_reference", "value": "ORD-1001"}],
             }
         return dump_json(payload)
-
-
-def _header(delivery: IncomingDelivery, name: str) -> str:
-    value = delivery.headers.get(name, "").strip()
-    if not value:
-        raise MalformedPayload(f"The {name} header is missing.")
-    return value
 
 
 def _infer_topic(body: bytes) -> str:
