@@ -72,7 +72,7 @@ clean:
 SECRET_SCAN_EXCLUDE := --exclude-files '(^|/)(\.venv|staticfiles)/' --exclude-files 'constraints\.txt$$' --exclude-files '^\.secrets\.'
 .PHONY: security
 security: $(STAMP)
-	$(BIN)/pytest -q -p no:cacheprovider tests/integrations/test_settings_and_setup.py -k check_deploy
+	$(BIN)/pytest -q -p no:cacheprovider tests/config/test_settings_and_setup.py -k check_deploy
 	$(BIN)/bandit -c pyproject.toml -q -r config integrations webhooks oauth_accounts
 	@# pip-audit fails on a known vulnerability. A package it cannot look up is reported, not
 	@# failed: PyPI's JSON API (its vulnerability source) is not served on every network.

@@ -126,8 +126,8 @@ def measure(url: str, redis_url: str, calls: int, batch: int) -> dict[str, float
     import requests
     from django.test import override_settings
 
-    from integrations.http import ServiceClient
-    from integrations.resilience.testing import isolated_state
+    from integrations.outbound.http import ServiceClient
+    from integrations.outbound.resilience.testing import isolated_state
 
     bare = requests.Session()
     client = ServiceClient("bench")
@@ -165,7 +165,7 @@ def main() -> None:
         }
         setup_django(services, redis_url="", prefix=f"bench:{uuid.uuid4().hex[:8]}")
         sink = logging.StreamHandler(io.StringIO())
-        from integrations.redaction import RedactingFilter
+        from integrations.core.redaction import RedactingFilter
 
         sink.addFilter(RedactingFilter())
         sink.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))

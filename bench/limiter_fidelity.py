@@ -44,8 +44,8 @@ def worker(
     import logging
 
     logging.disable(logging.INFO)  # the attempt lines are not what is measured here
-    from integrations.exceptions import RateLimitExceeded
-    from integrations.http import ServiceClient
+    from integrations.core.exceptions import RateLimitExceeded
+    from integrations.outbound.http import ServiceClient
 
     # Open the keep-alive connection first (not counted by the server): a connection set up
     # inside the measured run would delay the first arrivals and bunch them into later seconds.

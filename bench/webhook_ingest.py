@@ -259,7 +259,7 @@ def main() -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
     with psycopg.connect(database_url) as conn:
-        stored = conn.execute("SELECT count(*) FROM webhooks_webhookevent").fetchone()[0]
+        stored = conn.execute("SELECT count(*) FROM liaison_webhooks_webhookevent").fetchone()[0]
         bare_rows = conn.execute("SELECT count(*) FROM bare_event").fetchone()[0]
     queued = broker.llen("celery")
     broker.flushdb()

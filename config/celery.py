@@ -13,6 +13,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("liaison")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-# Each installed app's `tasks` module, plus the ones inside integrations' subpackages.
+# Each installed app's `tasks` module (every Liaison app is its own Django app).
 app.autodiscover_tasks()
-app.autodiscover_tasks(["integrations.email", "integrations.observability"])

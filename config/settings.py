@@ -60,8 +60,7 @@ ALLOWED_HOSTS: list[str] = env.list(
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    # django.contrib.admin with the health dashboard (integrations/observability/admin_site.py)
-    "integrations.observability.admin_site.LiaisonAdminConfig",
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -69,7 +68,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "social_django",
-    "integrations",
+    # Liaison's apps, as a host project lists them (README: "Install into an existing project").
+    "integrations.core",
+    "integrations.outbound",
+    "integrations.payments",
+    "integrations.email",
+    "integrations.ops",
     "webhooks",
     "oauth_accounts",
 ]
@@ -280,7 +284,7 @@ DEFAULT_FROM_EMAIL: str = env.str("DEFAULT_FROM_EMAIL", default="Liaison <norepl
 SERVER_EMAIL: str = env.str("SERVER_EMAIL", default="") or DEFAULT_FROM_EMAIL
 EMAIL_BACKEND: str = env.str("EMAIL_BACKEND", default="integrations.email.backend.SendGridBackend")
 
-# --- outbound HTTP: retries, circuit breakers, rate limiters (integrations.http/resilience) ---
+# --- outbound HTTP: retries, circuit breakers, rate limiters (integrations.outbound) ---------
 
 # Per-service overrides and additions, as JSON: {"service": {"option": value}}. Built in:
 # stripe, sendgrid, google, github, oidc. A service not built in must be declared here (an
@@ -294,13 +298,13 @@ INTEGRATIONS_SERVICES: dict[str, dict[str, object]] = env.json("INTEGRATIONS_SER
 INTEGRATIONS_HTTP_DEFAULTS: dict[str, object] = env.json("INTEGRATIONS_HTTP_DEFAULTS", default={})
 # Prefix of the Redis keys holding breaker, limiter and metrics state.
 INTEGRATIONS_STATE_PREFIX = env.str("INTEGRATIONS_STATE_PREFIX", default="liaison:integrations")
-# How far back integrations.health.snapshot() looks, in seconds (whole minutes).
+# How far back integrations.outbound.health.snapshot() looks, in seconds (whole minutes).
 INTEGRATIONS_METRICS_WINDOW_SECONDS = env.int("INTEGRATIONS_METRICS_WINDOW_SECONDS", default=900)
 # After Redis failed, seconds of in-process breaker/limiter state before trying Redis again.
 INTEGRATIONS_REDIS_RETRY_SECONDS = env.float("INTEGRATIONS_REDIS_RETRY_SECONDS", default=10.0)
 # Every console log line goes through the credential-redacting filter.
 LOGGING.setdefault("filters", {})["redact_secrets"] = {  # type: ignore[index]
-    "()": "integrations.redaction.RedactingFilter"
+    "()": "integrations.core.redaction.RedactingFilter"
 }
 LOGGING["handlers"]["console"].setdefault("filters", []).append("redact_secrets")  # type: ignore[index]
 
@@ -337,7 +341,7 @@ AUTHENTICATION_BACKENDS = [
     "oauth_accounts.backends.github.GitHubBackend",
     "oauth_accounts.backends.oidc.OIDCBackend",
 ]
-SOCIAL_AUTH_URL_NAMESPACE = "oauth_accounts"
+SOCIAL_AUTH_URL_NAMESPACE = "liaison_oauth"
 SOCIAL_AUTH_PIPELINE = (
     "social_core.pipeline.social_auth.social_details",
     "social_core.pipeline.social_auth.social_uid",
@@ -404,8 +408,8 @@ RATELIMIT_IP_META_KEY: str = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_AD
 # A counter the cache could not update does not block the request (see above).
 RATELIMIT_FAIL_OPEN = True
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
-    "integrations.ratelimits.ApiAnonRateThrottle",
-    "integrations.ratelimits.ApiUserRateThrottle",
+    "integrations.core.ratelimits.ApiAnonRateThrottle",
+    "integrations.core.ratelimits.ApiUserRateThrottle",
 ]
 
 # Content-Security-Policy (django-csp 4): only this site's scripts, nothing inline, no
@@ -430,9 +434,9 @@ if _csp_report_uri:
     _csp_directives["report-uri"] = [_csp_report_uri]
 CONTENT_SECURITY_POLICY = {"DIRECTIVES": _csp_directives}
 INSTALLED_APPS = [*INSTALLED_APPS, "csp"]
-MIDDLEWARE = [*MIDDLEWARE, "integrations.csp.CSPMiddleware"]
+MIDDLEWARE = [*MIDDLEWARE, "integrations.core.csp.CSPMiddleware"]
 
-# --- operations: health dashboard, alerts, metrics, structured logs (integrations.observability)
+# --- operations: health dashboard, alerts, metrics, structured logs (integrations.ops)
 
 # Alert thresholds (dashboard, admin index, `manage.py integrations_health`, /metrics).
 ALERT_OUTBOUND_ERROR_RATE = env.float("ALERT_OUTBOUND_ERROR_RATE", default=0.05)
@@ -447,7 +451,7 @@ ALERT_EMAIL_ADMINS = env.bool("ALERT_EMAIL_ADMINS", default=False)
 ADMINS: list[tuple[str, str]] = [("", address) for address in env.list("ADMINS", default=[])]
 ALERTS_CHECK_INTERVAL_SECONDS = env.int("ALERTS_CHECK_INTERVAL_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE["integrations-health-check"] = {
-    "task": "integrations.observability.health_check",
+    "task": "integrations.ops.health_check",
     "schedule": float(ALERTS_CHECK_INTERVAL_SECONDS),
 }
 # /metrics: allowed with "Authorization: Bearer <METRICS_TOKEN>" or from METRICS_ALLOWED_IPS
@@ -458,15 +462,15 @@ METRICS_ALLOWED_IPS: list[str] = env.list("METRICS_ALLOWED_IPS", default=[])
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 if LOG_FORMAT not in ("json", "plain"):
     raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'plain'")
-MIDDLEWARE = ["integrations.observability.logs.RequestIdMiddleware", *MIDDLEWARE]
+MIDDLEWARE = ["integrations.ops.logs.RequestIdMiddleware", *MIDDLEWARE]
 LOGGING["formatters"]["json"] = {  # type: ignore[index]
-    "()": "integrations.observability.logs.JsonFormatter"
+    "()": "integrations.ops.logs.JsonFormatter"
 }
 LOGGING["formatters"]["plain"]["format"] = (  # type: ignore[index]
     "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 )
 LOGGING["filters"]["request_context"] = {  # type: ignore[index]
-    "()": "integrations.observability.logs.RequestContextFilter"
+    "()": "integrations.ops.logs.RequestContextFilter"
 }
 for _handler in LOGGING["handlers"].values():  # type: ignore[attr-defined]
     # Every handler redacts credentials and carries the request/task ids.

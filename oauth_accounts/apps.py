@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class OauthAccountsConfig(AppConfig):
     name = "oauth_accounts"
+    label = "liaison_oauth"
     verbose_name = "OAuth accounts"
     default_auto_field = "django.db.models.BigAutoField"
 
@@ -10,6 +11,7 @@ class OauthAccountsConfig(AppConfig):
         from django.db.models.signals import pre_save
         from social_django.models import UserSocialAuth
 
+        from oauth_accounts import health
         from oauth_accounts.signals import strip_tokens_before_save
 
         pre_save.connect(
@@ -17,3 +19,4 @@ class OauthAccountsConfig(AppConfig):
             sender=UserSocialAuth,
             dispatch_uid="oauth_accounts.strip_tokens_before_save",
         )
+        health.register()

@@ -17,7 +17,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.http import ServiceClient
+from integrations.outbound.http import ServiceClient
 from oauth_accounts import conf
 from oauth_accounts.exceptions import OAuthError
 from oauth_accounts.models import ClientCredentialsToken

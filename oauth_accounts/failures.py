@@ -24,7 +24,7 @@ from social_core.exceptions import (
     SocialAuthBaseException,
 )
 
-from integrations.exceptions import IntegrationError, ServiceUnavailable
+from integrations.core.exceptions import IntegrationError, ServiceUnavailable
 
 # Provider error codes that mean "the app's registration does not match its settings".
 MISCONFIGURATION_CODES = frozenset(

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from integrations.fields import EncryptedTextField
+from integrations.core.fields import EncryptedTextField
 
 
 class ConnectedAccount(models.Model):

@@ -34,8 +34,8 @@ def provider_infos(*, enabled_only: bool = True) -> list[ProviderInfo]:
         ProviderInfo(
             id=cls.name,
             title=cls.display_title(),
-            callback_path=reverse("oauth_accounts:complete", args=[cls.name]),
-            connect_path=reverse("oauth_accounts:begin", args=[cls.name]),
+            callback_path=reverse("liaison_oauth:complete", args=[cls.name]),
+            connect_path=reverse("liaison_oauth:begin", args=[cls.name]),
             credential_settings=tuple(cls.credential_settings),
         )
         for cls in classes
@@ -49,7 +49,7 @@ def provider_title(provider: str) -> str:
 
 def callback_url(provider: str, *, request: HttpRequest | None = None) -> str:
     """The exact redirect URI to register in the provider's console."""
-    path = reverse("oauth_accounts:complete", args=[provider])
+    path = reverse("liaison_oauth:complete", args=[provider])
     if request is not None:
         return request.build_absolute_uri(path)
     base = conf.public_base_url()

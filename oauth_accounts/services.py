@@ -34,7 +34,7 @@ from social_core.exceptions import (
     SocialAuthBaseException,
 )
 
-from integrations.exceptions import ClientError, IntegrationError
+from integrations.core.exceptions import ClientError, IntegrationError
 from oauth_accounts import conf
 from oauth_accounts.backends import RevokeUnsupported, backend_for
 from oauth_accounts.exceptions import (

@@ -1,7 +1,7 @@
 """Staff API: every user's connected accounts (read only). Tokens are never serialised.
 
 The serializer lists its fields explicitly; an account says whether it holds an access and a
-refresh token, never what they are. Staff only (see `integrations.api`).
+refresh token, never what they are. Staff only (see `integrations.core.api`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from django.db.models import Count, QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 
-from integrations.api import StaffAccess, StaffPagination
+from integrations.core.api import StaffAccess, StaffPagination
 from oauth_accounts import selectors
 from oauth_accounts.backends import PROVIDERS
 from oauth_accounts.models import ConnectedAccount

@@ -4,7 +4,7 @@ from django.urls import path
 
 from oauth_accounts import api, views
 
-app_name = "oauth_accounts"
+app_name = "liaison_oauth"
 
 urlpatterns = [
     path("connections/", views.connections, name="connections"),

@@ -25,8 +25,8 @@ from social_core.actions import do_auth, do_complete
 from social_core.exceptions import AuthSessionError, SocialAuthBaseException
 from social_django.utils import psa
 
-from integrations.exceptions import IntegrationError
-from integrations.ratelimits import CONNECT_LIMITS, rate_limited
+from integrations.core.exceptions import IntegrationError
+from integrations.core.ratelimits import CONNECT_LIMITS, rate_limited
 from oauth_accounts import conf, selectors, services
 from oauth_accounts.backends import PROVIDERS
 from oauth_accounts.exceptions import OAuthError
@@ -136,7 +136,7 @@ def begin(request: HttpRequest, provider: str) -> HttpResponse:
     return _begin(request, provider)
 
 
-@psa("oauth_accounts:complete")
+@psa("liaison_oauth:complete")
 def _begin(request: HttpRequest, provider: str) -> HttpResponse:
     data = request.POST.copy()
     target = safe_next(request, data.get(REDIRECT_FIELD))
@@ -165,7 +165,7 @@ def complete(request: HttpRequest, provider: str) -> HttpResponse:
     return _complete(request, provider)
 
 
-@psa("oauth_accounts:complete")
+@psa("liaison_oauth:complete")
 def _complete(request: HttpRequest, provider: str) -> HttpResponse:
     try:
         return do_complete(
@@ -212,4 +212,4 @@ def disconnect(request: HttpRequest, account_id: int) -> HttpResponse:
             f"did not confirm the revocation ({result.error}). You can also remove Liaison's "
             f"access in your {title} account settings.",
         )
-    return HttpResponseRedirect(reverse("oauth_accounts:connections"))
+    return HttpResponseRedirect(reverse("liaison_oauth:connections"))

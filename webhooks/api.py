@@ -1,7 +1,7 @@
 """Staff API of the webhook event log: events (list, detail, replay), endpoints, counts.
 
 Thin views over `webhooks.selectors` and `webhooks.services`, staff only (see
-`integrations.api`). Secrets are never serialised: an endpoint says whether it has an active
+`integrations.core.api`). Secrets are never serialised: an endpoint says whether it has an active
 secret and how many, never a value.
 """
 
@@ -17,7 +17,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from integrations.api import StaffAccess, StaffAPIView, StaffPagination
+from integrations.core.api import StaffAccess, StaffAPIView, StaffPagination
 from webhooks.models import WebhookEndpoint, WebhookEvent, WebhookSecret
 from webhooks.providers import provider_choices
 from webhooks.selectors import webhook_endpoint_list, webhook_endpoint_url, webhook_event_list

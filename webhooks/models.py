@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 from django.db import models
 from django.urls import reverse
 
-from integrations.fields import EncryptedTextField
+from integrations.core.fields import EncryptedTextField
 from webhooks.providers import provider_choices
 
 ONE_MIB = 1024 * 1024
@@ -70,7 +70,7 @@ class WebhookEndpoint(models.Model):
 
     @property
     def path(self) -> str:
-        return reverse("webhooks:receive", kwargs={"slug": self.slug})
+        return reverse("liaison_webhooks:receive", kwargs={"slug": self.slug})
 
 
 class WebhookSecret(models.Model):
@@ -125,7 +125,7 @@ class WebhookEvent(models.Model):
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["endpoint", "event_id"], name="webhooks_event_unique_per_endpoint"
+                fields=["endpoint", "event_id"], name="liaison_wh_event_unique_per_endpoint"
             )
         ]
         # Every index costs each insert on the hot path, so they are few and partial where
@@ -134,21 +134,21 @@ class WebhookEvent(models.Model):
             # The dispatcher: due failed and stale pending events.
             models.Index(
                 fields=["status", "next_attempt_at"],
-                name="webhooks_event_due",
+                name="liaison_wh_event_due",
                 condition=models.Q(status__in=["pending", "failed"]),
             ),
             # The dispatcher: `processing` events whose lease expired.
             models.Index(
                 fields=["locked_until"],
-                name="webhooks_event_lease",
+                name="liaison_wh_event_lease",
                 condition=models.Q(status="processing"),
             ),
             # The admin's default ordering, date hierarchy and filters; pruning.
-            models.Index(fields=["received_at"], name="webhooks_event_received"),
+            models.Index(fields=["received_at"], name="liaison_wh_event_received"),
             # The admin's "needs attention" lists.
             models.Index(
                 fields=["status", "received_at"],
-                name="webhooks_event_attention",
+                name="liaison_wh_event_attention",
                 condition=models.Q(status__in=["failed", "dead"]),
             ),
         ]
@@ -192,7 +192,7 @@ class VerificationFailure(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["endpoint", "-id"], name="webhooks_vfail_recent")]
+        indexes = [models.Index(fields=["endpoint", "-id"], name="liaison_wh_vfail_recent")]
 
     def __str__(self) -> str:
         return f"{self.reason} on {self.endpoint_id}"
@@ -212,7 +212,7 @@ class VerificationFailureCount(models.Model):
         ordering = ["-hour", "endpoint_id", "reason"]
         constraints = [
             models.UniqueConstraint(
-                fields=["endpoint", "hour", "reason"], name="webhooks_vfail_count_unique"
+                fields=["endpoint", "hour", "reason"], name="liaison_wh_vfail_count_unique"
             )
         ]
 

@@ -24,7 +24,7 @@ from webhooks.providers.base import EndpointSecrets
 
 logger = logging.getLogger(__name__)
 
-_CACHE_PREFIX = "webhooks:endpoint:v1:"
+_CACHE_PREFIX = "liaison_webhooks:endpoint:v1:"
 # Cached for slugs with no endpoint, so probing random URLs does not query the database.
 _MISSING = "missing"
 

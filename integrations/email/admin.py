@@ -9,9 +9,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from integrations.core.exceptions import IntegrationError
 from integrations.email.models import EmailMessage
 from integrations.email.services import email_message_resend
-from integrations.exceptions import IntegrationError
 
 
 @admin.register(EmailMessage)

@@ -16,8 +16,8 @@ from typing import Any
 from django.core.mail import EmailMessage as DjangoEmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 
+from integrations.core.exceptions import IntegrationError
 from integrations.email.services import EmailAttachment, SendGridEmailService
-from integrations.exceptions import IntegrationError
 
 logger = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
-"""Email errors. Transport failures are the shared `integrations.exceptions` types
+"""Email errors. Transport failures are the shared `integrations.core.exceptions` types
 (`ClientError`, `ServerError`, `Timeout`, `ServiceUnavailable`, `RateLimitExceeded`) raised by
 the resilient client; these are the email-specific ones."""
 
 from __future__ import annotations
 
-from integrations.exceptions import IntegrationError
+from integrations.core.exceptions import IntegrationError
 
 
 class EmailError(IntegrationError):

@@ -50,7 +50,6 @@ class EmailMessage(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        app_label = "integrations"
         ordering = ["-id"]
 
     def __str__(self) -> str:

@@ -2,9 +2,9 @@
 
 Messages are built with the `sendgrid` package's helpers (`sendgrid.helpers.mail.Mail` →
 `.get()`), then POSTed to `/v3/mail/send` through the resilient client
-(`integrations.http.ServiceClient("sendgrid")`), so timeouts, retries, the breaker, the rate
-limiter and metrics apply. Every send is recorded as an `EmailMessage` first; its status then
-follows SendGrid's event webhook.
+(`integrations.outbound.http.ServiceClient("sendgrid")`), so timeouts, retries, the breaker,
+the rate limiter and metrics apply. Every send is recorded as an `EmailMessage` first; its
+status then follows SendGrid's event webhook.
 
 Without SENDGRID_API_KEY the message is recorded and printed to the console with a note that
 nothing left this machine — never silently dropped.
@@ -46,14 +46,14 @@ from sendgrid.helpers.mail import (
     To,
 )
 
+from integrations.core.exceptions import ClientError, IntegrationError
 from integrations.email import conf
 from integrations.email.exceptions import EmailNotSendable
 from integrations.email.models import EmailMessage
 
 # Imported here (not lazily) so every process that can enqueue also registers the task.
 from integrations.email.tasks import email_message_send_task
-from integrations.exceptions import ClientError, IntegrationError
-from integrations.http import ServiceClient
+from integrations.outbound.http import ServiceClient
 
 logger = logging.getLogger(__name__)
 

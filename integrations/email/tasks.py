@@ -7,8 +7,8 @@ from typing import Any
 
 from celery import shared_task
 
+from integrations.core.exceptions import IntegrationError
 from integrations.email import conf
-from integrations.exceptions import IntegrationError
 
 logger = logging.getLogger(__name__)
 

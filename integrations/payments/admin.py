@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from integrations.exceptions import IntegrationError
+from integrations.core.exceptions import IntegrationError
 from integrations.payments.exceptions import StripeConfigurationError
 from integrations.payments.models import Customer, Payment, StripeSyncCursor, Subscription
 from integrations.payments.selectors import payments_refundable, subscriptions_cancelable
@@ -43,7 +43,7 @@ def _confirm(
         "action_checkbox_name": ACTION_CHECKBOX_NAME,
         **(extra or {}),
     }
-    return TemplateResponse(request, "admin/integrations/confirm_action.html", context)
+    return TemplateResponse(request, "liaison_core/admin/confirm_action.html", context)
 
 
 def _report(

@@ -5,7 +5,7 @@ an `IntegrationError` (service "stripe", HTTP status, Stripe request id) plus th
 `code`; `str(exc)` is safe to show to an end user, and Stripe's own message is kept in
 `.detail` for logs and support only.
 
-Rate limiting is the shared `integrations.exceptions.RateLimitExceeded`.
+Rate limiting is the shared `integrations.core.exceptions.RateLimitExceeded`.
 `StripeConfigurationError` subclasses `ImproperlyConfigured` and sits outside `PaymentError`
 on purpose: a broad `except PaymentError` must not swallow a missing or revoked key.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from integrations.exceptions import IntegrationError, RetryableError
+from integrations.core.exceptions import IntegrationError, RetryableError
 
 
 class PaymentError(IntegrationError):

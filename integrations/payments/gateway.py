@@ -4,7 +4,8 @@
   pinned API version, SDK network retries (`StripeClient` makes none unless told), connect and
   read timeouts. No global `stripe.api_key` is ever set.
 - `stripe_call()` runs one SDK call inside the shared breaker + limiter + metrics
-  (`integrations.resilience.guarded_call`) and translates Stripe's exceptions into ours, once.
+  (`integrations.outbound.resilience.guarded_call`) and translates Stripe's exceptions into
+  ours, once.
   The SDK keeps its own retries (with the idempotency key of the call); only connection
   failures and 5xx count against the breaker — a declined card is not an outage.
 
@@ -22,7 +23,8 @@ from typing import Any, TypeVar
 
 import stripe
 
-from integrations.exceptions import RateLimitExceeded
+from integrations.core.exceptions import RateLimitExceeded
+from integrations.outbound.resilience import guarded_call
 from integrations.payments import conf
 from integrations.payments.exceptions import (
     PaymentDeclined,
@@ -31,7 +33,6 @@ from integrations.payments.exceptions import (
     PaymentRequestError,
     StripeConfigurationError,
 )
-from integrations.resilience import guarded_call
 
 logger = logging.getLogger(__name__)
 

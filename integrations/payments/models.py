@@ -31,7 +31,6 @@ class Customer(models.Model):
     synced_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        app_label = "integrations"
         ordering = ["-id"]
 
     def __str__(self) -> str:
@@ -73,7 +72,6 @@ class Payment(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        app_label = "integrations"
         ordering = ["-id"]
 
     def __str__(self) -> str:
@@ -111,7 +109,6 @@ class Subscription(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        app_label = "integrations"
         ordering = ["-id"]
 
     def __str__(self) -> str:
@@ -131,9 +128,6 @@ class StripeSyncCursor(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        app_label = "integrations"
 
     def __str__(self) -> str:
         return f"{self.resource} after {self.starting_after or '(start)'}"

@@ -22,9 +22,9 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.template.loader import render_to_string
 
 from integrations.email.models import EmailMessage
+from integrations.email.rendering import email_content_render
 from integrations.email.services import SendGridEmailService
 from integrations.payments import conf
 from integrations.payments.gateway import stripe_call, stripe_client
@@ -318,13 +318,13 @@ def payment_email_enqueue(*, payment: Payment, outcome: str) -> tuple[EmailMessa
         "decline_code": payment.decline_code,
     }
     name = "payment_succeeded" if outcome == "succeeded" else "payment_failed"
-    subject = render_to_string(f"integrations/email/{name}_subject.txt", context).strip()
+    content = email_content_render(purpose=f"liaison_payments/email/{name}", context=context)
     return SendGridEmailService().enqueue(
         purpose_key=f"payment:{payment.stripe_id}:{outcome}",
         to=[recipient] if recipient else [],
-        subject=subject,
-        text=render_to_string(f"integrations/email/{name}.txt", context),
-        html=render_to_string(f"integrations/email/{name}.html", context),
+        subject=content.subject,
+        text=content.text,
+        html=content.html,
         categories=["payment", name],
         custom_args={"payment_intent": payment.stripe_id},
         last_error=""

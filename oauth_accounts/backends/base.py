@@ -3,7 +3,7 @@
 social-core runs the authorization-code flow (state, token exchange, profile, pipeline). A
 Liaison backend adds, once for all providers:
 
-- every HTTP call goes through the resilient client (`integrations.http.ServiceClient`:
+- every HTTP call goes through the resilient client (`integrations.outbound.http.ServiceClient`:
   breaker, rate limiter, retries, metrics, redaction) instead of bare `requests`; its typed
   errors are translated at this one boundary into social-core's exceptions, keeping the
   original as `__cause__` so callers can tell "breaker open" from "provider said no";
@@ -27,14 +27,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from requests import Response
 from social_core.exceptions import AuthProviderError, ErrorStage
 
-from integrations.exceptions import (
+from integrations.core.exceptions import (
     ClientError,
     IntegrationError,
     RateLimitExceeded,
     ServiceUnavailable,
     Timeout,
 )
-from integrations.http import ServiceClient
+from integrations.outbound.http import ServiceClient
 
 if TYPE_CHECKING:
     from social_core.backends.base import BaseAuth
@@ -147,7 +147,7 @@ class LiaisonBackendMixin:
         headers: Mapping[str, str | bytes] | None = None,
         **kwargs: Any,
     ) -> Response:
-        """One call through the resilient client; raises `integrations.exceptions` errors."""
+        """One call through the resilient client; raises `integrations.core.exceptions` errors."""
         sent_headers = {"User-Agent": USER_AGENT}
         for name, value in (headers or {}).items():
             sent_headers[name] = value.decode() if isinstance(value, bytes) else value

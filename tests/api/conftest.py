@@ -10,8 +10,8 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from integrations.resilience import use_runtime
-from integrations.resilience.testing import FakeRuntime, isolated_state
+from integrations.outbound.resilience import use_runtime
+from integrations.outbound.resilience.testing import FakeRuntime, isolated_state
 from tests.oauth_accounts.factories import make_user
 from webhooks.selectors import endpoint_local_cache_clear
 

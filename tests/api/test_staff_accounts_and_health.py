@@ -6,8 +6,8 @@ import pytest
 import responses
 from django.urls import reverse
 
-from integrations.exceptions import IntegrationError
-from integrations.http.client import ServiceClient
+from integrations.core.exceptions import IntegrationError
+from integrations.outbound.http.client import ServiceClient
 from oauth_accounts.models import ConnectedAccount
 from tests.oauth_accounts.factories import make_account, make_user
 from tests.webhooks.factories import fake_secret, make_endpoint, make_event
@@ -15,8 +15,8 @@ from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
 
-ACCOUNTS = reverse("api:staff-accounts")
-HEALTH = reverse("api:staff-health")
+ACCOUNTS = reverse("liaison_api:staff-accounts")
+HEALTH = reverse("liaison_api:staff-health")
 
 
 def test_accounts_list_every_users_accounts_with_token_presence_only(staff_client):
@@ -116,9 +116,9 @@ def test_no_secret_or_token_appears_in_any_staff_response(staff_client):
     known = [secret, account.access_token, account.refresh_token]
 
     urls = [
-        reverse("api:staff-webhook-events"),
-        reverse("api:staff-webhook-event", args=[event.pk]),
-        reverse("api:staff-webhook-endpoints"),
+        reverse("liaison_api:staff-webhook-events"),
+        reverse("liaison_api:staff-webhook-event", args=[event.pk]),
+        reverse("liaison_api:staff-webhook-endpoints"),
         ACCOUNTS,
         HEALTH,
         reverse("api:schema"),

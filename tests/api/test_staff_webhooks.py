@@ -19,16 +19,16 @@ from webhooks.models import WebhookEvent, WebhookSecret
 pytestmark = pytest.mark.django_db
 Status = WebhookEvent.Status
 
-EVENTS = reverse("api:staff-webhook-events")
-ENDPOINTS = reverse("api:staff-webhook-endpoints")
+EVENTS = reverse("liaison_api:staff-webhook-events")
+ENDPOINTS = reverse("liaison_api:staff-webhook-endpoints")
 
 
 def _event_url(pk: int) -> str:
-    return reverse("api:staff-webhook-event", args=[pk])
+    return reverse("liaison_api:staff-webhook-event", args=[pk])
 
 
 def _replay_url(pk: int) -> str:
-    return reverse("api:staff-webhook-event-replay", args=[pk])
+    return reverse("liaison_api:staff-webhook-event-replay", args=[pk])
 
 
 @pytest.mark.parametrize(
@@ -36,8 +36,8 @@ def _replay_url(pk: int) -> str:
     [
         EVENTS,
         ENDPOINTS,
-        reverse("api:staff-accounts"),
-        reverse("api:staff-health"),
+        reverse("liaison_api:staff-accounts"),
+        reverse("liaison_api:staff-health"),
         reverse("api:schema"),
         reverse("api:docs"),
     ],

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.cache import cache
 
-from integrations.resilience.testing import isolated_state
+from integrations.outbound.resilience.testing import isolated_state
 from tests.conftest import REPO_ROOT, stop_process
 
 CHROMIUM = "/usr/bin/chromium"

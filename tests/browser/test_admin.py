@@ -38,7 +38,7 @@ def test_staff_member_signs_in_to_the_admin(page, staff_password):
 
     assert re.search(r"/admin/$", page.url)
     assert "ops" in page.inner_text("#user-tools").lower()
-    assert page.locator("a[href='/admin/webhooks/webhookevent/']").count() >= 1
+    assert page.locator("a[href='/admin/liaison_webhooks/webhookevent/']").count() >= 1
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_replaying_a_failed_event_from_the_admin_event_list(page, staff_password
     untouched = make_event(endpoint=endpoint, event_id="evt_browser_ok", status=Status.PROCESSED)
     admin_login(page, "ops", staff_password)
 
-    page.goto("/admin/webhooks/webhookevent/?status__exact=dead")
+    page.goto("/admin/liaison_webhooks/webhookevent/?status__exact=dead")
     rows = page.locator("#result_list tbody tr")
     assert rows.count() == 1
     assert "evt_browser_failed" in rows.first.inner_text()
@@ -84,7 +84,7 @@ def test_replaying_a_failed_event_from_the_admin_event_list(page, staff_password
     untouched.refresh_from_db()
     assert untouched.status == Status.PROCESSED
 
-    page.goto("/admin/webhooks/webhookevent/?status__exact=dead")
+    page.goto("/admin/liaison_webhooks/webhookevent/?status__exact=dead")
     assert page.locator("#result_list").count() == 0
 
 

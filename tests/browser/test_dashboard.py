@@ -13,8 +13,8 @@ import pytest
 import responses
 from django.contrib.auth import get_user_model
 
-from integrations.exceptions import IntegrationError, ServiceUnavailable
-from integrations.http.client import ServiceClient
+from integrations.core.exceptions import IntegrationError, ServiceUnavailable
+from integrations.outbound.http.client import ServiceClient
 from tests.browser.conftest import admin_login, screenshot
 from tests.webhooks.factories import make_endpoint, make_event
 from webhooks.models import WebhookEvent
@@ -50,8 +50,8 @@ def test_dashboard_shows_the_breaker_opened_by_a_failing_service(
     get_user_model().objects.create_superuser("ops", "ops@example.com", password)
     admin_login(page, "ops", password)
 
-    page.click("a[href='/admin/health/']")
-    page.wait_for_url("**/admin/health/")
+    page.click("a[href='/admin/liaison_ops/health/']")
+    page.wait_for_url("**/admin/liaison_ops/health/")
 
     acme = page.locator("tr[data-service='acme']")
     assert acme.get_attribute("data-breaker-state") == "open"

@@ -27,8 +27,8 @@ import responses
 from hypothesis import given
 from hypothesis import strategies as st
 
-from integrations.resilience import use_runtime
-from integrations.resilience.testing import FakeRuntime, isolated_state
+from integrations.outbound.resilience import use_runtime
+from integrations.outbound.resilience.testing import FakeRuntime, isolated_state
 from oauth_accounts.failures import MISCONFIGURATION_CODES
 from oauth_accounts.models import ConnectedAccount
 from tests.oauth_accounts.conftest import GITHUB_EMAILS_URL, GITHUB_TOKEN_URL, GITHUB_USER_URL

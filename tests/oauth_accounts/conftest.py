@@ -19,8 +19,8 @@ import responses
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from integrations.resilience import use_runtime
-from integrations.resilience.testing import FakeRuntime, isolated_state
+from integrations.outbound.resilience import use_runtime
+from integrations.outbound.resilience.testing import FakeRuntime, isolated_state
 from tests.oauth_accounts.factories import make_user
 
 ISSUER = "https://idp.example.test"

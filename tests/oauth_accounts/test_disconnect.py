@@ -194,7 +194,7 @@ def test_admin_shows_token_state_never_values_and_actions_report_counts(
     client.force_login(admin_user)
     account = make_account(provider="google", expires_in=timedelta(hours=1))
     page = client.get(
-        f"/admin/oauth_accounts/connectedaccount/{account.pk}/change/"
+        f"/admin/liaison_oauth/connectedaccount/{account.pk}/change/"
     ).content.decode()
     assert account.access_token not in page
     assert account.refresh_token not in page
@@ -205,7 +205,7 @@ def test_admin_shows_token_state_never_values_and_actions_report_counts(
         json={"access_token": fake_token("n"), "expires_in": 3599},
     )
     response = client.post(
-        "/admin/oauth_accounts/connectedaccount/",
+        "/admin/liaison_oauth/connectedaccount/",
         {"action": "refresh_now", "_selected_action": [account.pk]},
         follow=True,
     )
@@ -213,7 +213,7 @@ def test_admin_shows_token_state_never_values_and_actions_report_counts(
 
     mocked.post(GOOGLE_REVOKE_URL, status=200)
     response = client.post(
-        "/admin/oauth_accounts/connectedaccount/",
+        "/admin/liaison_oauth/connectedaccount/",
         {"action": "revoke", "_selected_action": [account.pk]},
         follow=True,
     )
@@ -222,7 +222,7 @@ def test_admin_shows_token_state_never_values_and_actions_report_counts(
     assert account.status == "revoked"
     assert account.access_token is None
     assert account.refresh_token is None
-    listing = client.get("/admin/oauth_accounts/connectedaccount/?status__exact=revoked")
+    listing = client.get("/admin/liaison_oauth/connectedaccount/?status__exact=revoked")
     assert listing.status_code == 200
     assert b"not set" in listing.content
 
@@ -277,7 +277,7 @@ def test_client_credentials_token_is_cached_until_near_expiry(credentials, mocke
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT access_token FROM oauth_accounts_clientcredentialstoken")
+        cursor.execute("SELECT access_token FROM liaison_oauth_clientcredentialstoken")
         assert second not in cursor.fetchone()[0]
 
 

@@ -215,7 +215,7 @@ def test_connect_refresh_and_disconnect_against_a_real_oidc_provider(
     assert account.email == "ada@provider.example"
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT access_token, refresh_token FROM oauth_accounts_connectedaccount WHERE id=%s",
+            "SELECT access_token, refresh_token FROM liaison_oauth_connectedaccount WHERE id=%s",
             [account.pk],
         )
         raw_access, raw_refresh = cursor.fetchone()

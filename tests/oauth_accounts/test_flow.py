@@ -53,7 +53,7 @@ def assert_nowhere_in_database(*secrets: str) -> None:
 def raw_token_columns(account_id: int) -> tuple[str, str | None]:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT access_token, refresh_token FROM oauth_accounts_connectedaccount WHERE id = %s",
+            "SELECT access_token, refresh_token FROM liaison_oauth_connectedaccount WHERE id = %s",
             [account_id],
         )
         return cursor.fetchone()

@@ -64,7 +64,7 @@ def test_token_inside_the_margin_is_refreshed_first_and_the_rotated_token_saved(
     assert account.expires_at > timezone.now() + timedelta(minutes=50)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT access_token, refresh_token FROM oauth_accounts_connectedaccount WHERE id=%s",
+            "SELECT access_token, refresh_token FROM liaison_oauth_connectedaccount WHERE id=%s",
             [account.pk],
         )
         raw = cursor.fetchone()

@@ -29,7 +29,9 @@ PROVIDERS = {"stripe": "whsec_test_dbdown", "github": "test-signing-dbdown"}
 
 def _stored_keys(pg: ThrowawayPostgres) -> list[tuple[int, str]]:
     with psycopg.connect(pg.url(DATABASE)) as conn:
-        rows = conn.execute("SELECT endpoint_id, event_id FROM webhooks_webhookevent").fetchall()
+        rows = conn.execute(
+            "SELECT endpoint_id, event_id FROM liaison_webhooks_webhookevent"
+        ).fetchall()
     return [(int(endpoint_id), str(event_id)) for endpoint_id, event_id in rows]
 
 
@@ -54,7 +56,7 @@ def test_deliveries_get_5xx_while_the_database_is_down_and_are_stored_once_after
             )  # fmt: skip
             with psycopg.connect(pg.url(DATABASE)) as conn:
                 row = conn.execute(
-                    "SELECT id FROM webhooks_webhookendpoint WHERE slug = %s", [slug]
+                    "SELECT id FROM liaison_webhooks_webhookendpoint WHERE slug = %s", [slug]
                 ).fetchone()
             assert row is not None
             targets.append(SigningEndpoint(provider, slug, int(row[0]), secret))

@@ -19,11 +19,11 @@ import pytest
 import requests
 from django.db import connection
 
-from integrations.exceptions import ServerError, ServiceUnavailable
-from integrations.http import ServiceClient
-from integrations.resilience import get_guard
-from integrations.resilience import state as state_module
-from integrations.resilience.testing import isolated_state
+from integrations.core.exceptions import ServerError, ServiceUnavailable
+from integrations.outbound.http import ServiceClient
+from integrations.outbound.resilience import get_guard
+from integrations.outbound.resilience import state as state_module
+from integrations.outbound.resilience.testing import isolated_state
 from tests.conftest import stop_process
 from tests.reliability.deliveries import make_signing_endpoint, post_all, sign_delivery
 from tests.reliability.servers import (
@@ -133,7 +133,7 @@ def test_ingestion_and_outbound_calls_survive_redis_going_down(
 def _outbound_calls_without_redis(dead: str, settings, caplog, monkeypatch) -> dict[str, object]:  # type: ignore[no-untyped-def]
     """ServiceClient with REDIS_URL pointing at the dead server: in-process fallback."""
     monkeypatch.setattr(state_module, "_warned", False)  # "once per process": this test's once
-    caplog.set_level(logging.WARNING, logger="integrations.resilience")
+    caplog.set_level(logging.WARNING, logger="integrations.outbound.resilience")
     with fake_upstream() as upstream:
         # Set through the `settings` fixture BEFORE isolated_state's own override: the fixture
         # restores what it saw when it was first used, so set inside, it would bring the dead

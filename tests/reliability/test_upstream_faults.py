@@ -14,16 +14,16 @@ from collections.abc import Iterator
 import pytest
 from django.conf import settings as django_settings
 
-from integrations.exceptions import (
+from integrations.core.exceptions import (
     RateLimitExceeded,
     ServerError,
     ServiceUnavailable,
     Timeout,
     TransportError,
 )
-from integrations.http import ServiceClient
-from integrations.resilience import get_guard, use_runtime
-from integrations.resilience.testing import FakeRuntime, isolated_state
+from integrations.outbound.http import ServiceClient
+from integrations.outbound.resilience import get_guard, use_runtime
+from integrations.outbound.resilience.testing import FakeRuntime, isolated_state
 from tests.reliability.upstream import FakeUpstream, fake_upstream
 
 SERVICE = "upstream"
@@ -82,7 +82,7 @@ def test_breaker_opens_on_5xx_fails_fast_and_recovers_through_half_open(
     settings.INTEGRATIONS_SERVICES = {
         SERVICE: {**settings.INTEGRATIONS_SERVICES[SERVICE], "breaker_fail_max": 3}
     }
-    caplog.set_level(logging.INFO, logger="integrations.resilience.guard")
+    caplog.set_level(logging.INFO, logger="integrations.outbound.resilience.guard")
     guard = get_guard(SERVICE)
 
     # One GET: the first attempt and two retries all get 500; the third failure opens it.

@@ -48,8 +48,8 @@ def pages(staff: Any) -> list[str]:
         "/connections/",
         f"/connections/{account.pk}/disconnect/",
         "/admin/",
-        reverse("admin:oauth_accounts_connectedaccount_change", args=[account.pk]),
-        reverse("admin:webhooks_webhookendpoint_add"),
+        reverse("admin:liaison_oauth_connectedaccount_change", args=[account.pk]),
+        reverse("admin:liaison_webhooks_webhookendpoint_add"),
         "/api/connections/",
     ]
     urls += [

@@ -14,7 +14,7 @@ import pytest
 from django.core.cache import cache
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from integrations import ratelimits
+from integrations.core import ratelimits
 from tests.oauth_accounts.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -123,7 +123,7 @@ def test_an_unreachable_cache_never_locks_everyone_out(
 
     monkeypatch.setattr(cache, "add", down)
     monkeypatch.setattr(cache, "incr", down)
-    caplog.set_level(logging.WARNING, logger="integrations.ratelimits")
+    caplog.set_level(logging.WARNING, logger="integrations.core.ratelimits")
 
     for _ in range(3):
         response = client.post("/accounts/login/", {"username": "victim", "password": WRONG})

@@ -43,8 +43,8 @@ def pages(known: dict[str, Any]) -> list[str]:
         for model in admin.site._registry
     ]
     urls += [
-        reverse("admin:webhooks_webhookendpoint_change", args=[known["endpoint"].pk]),
-        reverse("admin:oauth_accounts_connectedaccount_change", args=[known["account"].pk]),
+        reverse("admin:liaison_webhooks_webhookendpoint_change", args=[known["endpoint"].pk]),
+        reverse("admin:liaison_oauth_connectedaccount_change", args=[known["account"].pk]),
         "/connections/",
         f"/connections/{known['account'].pk}/disconnect/",
         "/api/connections/",
@@ -56,7 +56,7 @@ def pages(known: dict[str, Any]) -> list[str]:
     ]
     if WebhookSecret in admin.site._registry:
         secret = WebhookSecret.objects.get(endpoint=known["endpoint"])
-        urls.append(reverse("admin:webhooks_webhooksecret_change", args=[secret.pk]))
+        urls.append(reverse("admin:liaison_webhooks_webhooksecret_change", args=[secret.pk]))
     return urls
 
 
@@ -99,6 +99,6 @@ def test_secrets_and_tokens_never_appear_in_pages_responses_or_logs(
         assert value not in captured.err
     # The admin says whether a secret is set instead of showing it.
     change_page = staff_client.get(
-        reverse("admin:webhooks_webhookendpoint_change", args=[known["endpoint"].pk])
+        reverse("admin:liaison_webhooks_webhookendpoint_change", args=[known["endpoint"].pk])
     )
     assert webhook_secret[:12] not in change_page.content.decode()

@@ -1,6 +1,6 @@
 from django.db import models
 
-from integrations.fields import EncryptedJSONField, EncryptedTextField
+from integrations.core.fields import EncryptedJSONField, EncryptedTextField
 
 
 class SecretNote(models.Model):

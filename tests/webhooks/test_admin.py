@@ -19,8 +19,10 @@ def test_endpoint_pages_show_the_url_and_secret_state_never_the_secret(admin_cli
     secret = fake_secret()
     endpoint = make_endpoint(slug="shown", secret=secret)
 
-    listing = admin_client.get(reverse("admin:webhooks_webhookendpoint_changelist"))
-    change = admin_client.get(reverse("admin:webhooks_webhookendpoint_change", args=[endpoint.pk]))
+    listing = admin_client.get(reverse("admin:liaison_webhooks_webhookendpoint_changelist"))
+    change = admin_client.get(
+        reverse("admin:liaison_webhooks_webhookendpoint_change", args=[endpoint.pk])
+    )
 
     for page in (listing, change):
         assert page.status_code == 200
@@ -33,7 +35,7 @@ def test_endpoint_pages_show_the_url_and_secret_state_never_the_secret(admin_cli
 def test_new_secret_field_adds_a_secret_and_can_retire_the_old_ones(admin_client):
     old, new = fake_secret(), fake_secret()
     endpoint = make_endpoint(slug="rotate-me", secret=old)
-    url = reverse("admin:webhooks_webhookendpoint_change", args=[endpoint.pk])
+    url = reverse("admin:liaison_webhooks_webhookendpoint_change", args=[endpoint.pk])
     secret_row = endpoint.secrets.get()
     form = {
         "provider": "stripe",
@@ -65,7 +67,7 @@ def test_new_secret_field_adds_a_secret_and_can_retire_the_old_ones(admin_client
 def test_add_endpoint_with_a_secret(admin_client):
     secret = fake_secret()
     response = admin_client.post(
-        reverse("admin:webhooks_webhookendpoint_add"),
+        reverse("admin:liaison_webhooks_webhookendpoint_add"),
         {
             "provider": "stripe",
             "slug": "added",
@@ -97,7 +99,7 @@ def test_send_test_delivery_action(admin_client, client, django_capture_on_commi
 
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
-            reverse("admin:webhooks_webhookendpoint_changelist"),
+            reverse("admin:liaison_webhooks_webhookendpoint_changelist"),
             {"action": "send_test_delivery", "_selected_action": [endpoint.pk]},
             follow=True,
         )
@@ -110,13 +112,15 @@ def test_event_pages_filter_search_and_pretty_print(admin_client):
     endpoint = make_endpoint(slug="evadmin")
     event = make_event(endpoint=endpoint, event_id="evt_find_me", status=Status.FAILED)
     make_event(endpoint=endpoint, event_id="evt_other", status=Status.PROCESSED)
-    changelist = reverse("admin:webhooks_webhookevent_changelist")
+    changelist = reverse("admin:liaison_webhooks_webhookevent_changelist")
 
     found = admin_client.get(changelist, {"q": "evt_find_me"}).content.decode()
     filtered = admin_client.get(
         changelist, {"status__exact": "processed", "endpoint__provider__exact": "stripe"}
     ).content.decode()
-    detail = admin_client.get(reverse("admin:webhooks_webhookevent_change", args=[event.pk]))
+    detail = admin_client.get(
+        reverse("admin:liaison_webhooks_webhookevent_change", args=[event.pk])
+    )
 
     assert "evt_find_me" in found
     assert "evt_other" not in found
@@ -132,7 +136,7 @@ def test_event_actions_replay_and_mark_ignored_report_counts(
     endpoint = make_endpoint()
     dead = make_event(endpoint=endpoint, status=Status.DEAD, attempts=9)
     failed = make_event(endpoint=endpoint, status=Status.FAILED, attempts=2)
-    changelist = reverse("admin:webhooks_webhookevent_changelist")
+    changelist = reverse("admin:liaison_webhooks_webhookevent_changelist")
 
     with django_capture_on_commit_callbacks(execute=True):
         replayed = admin_client.post(
@@ -157,9 +161,12 @@ def test_verification_failures_are_listed_read_only(admin_client, client):
         HTTP_STRIPE_SIGNATURE="t=1,v1=00",
     )
 
-    page = admin_client.get(reverse("admin:webhooks_verificationfailure_changelist"))
-    counts = admin_client.get(reverse("admin:webhooks_verificationfailurecount_changelist"))
+    page = admin_client.get(reverse("admin:liaison_webhooks_verificationfailure_changelist"))
+    counts = admin_client.get(reverse("admin:liaison_webhooks_verificationfailurecount_changelist"))
 
     assert page.status_code == counts.status_code == 200
     assert "signature_invalid" in page.content.decode()
-    assert admin_client.get(reverse("admin:webhooks_verificationfailure_add")).status_code == 403
+    assert (
+        admin_client.get(reverse("admin:liaison_webhooks_verificationfailure_add")).status_code
+        == 403
+    )

@@ -14,10 +14,10 @@ from django.core import mail
 from django.core.management import call_command
 from django.test import override_settings
 
+from integrations.core.exceptions import ClientError
 from integrations.email.backend import SendGridBackend
 from integrations.email.models import EmailMessage
 from integrations.email.services import EmailAttachment, SendGridEmailService
-from integrations.exceptions import ClientError
 
 pytestmark = pytest.mark.django_db
 

@@ -28,7 +28,7 @@ def test_refund_action_asks_for_confirmation_then_refunds(staff_client):
     payment = Payment.objects.create(
         stripe_id="pi_1", amount=2000, amount_received=2000, currency="usd", status="succeeded"
     )
-    url = reverse("admin:integrations_payment_changelist")
+    url = reverse("admin:liaison_payments_payment_changelist")
     data = {"action": "refund", ACTION_CHECKBOX_NAME: [payment.pk]}
     page = staff_client.post(url, data)
     assert page.status_code == 200
@@ -55,7 +55,7 @@ def test_cancel_subscription_at_period_end_from_the_admin(staff_client):
             "items": {"object": "list", "data": []},
         },
     )
-    url = reverse("admin:integrations_subscription_changelist")
+    url = reverse("admin:liaison_payments_subscription_changelist")
     data = {"action": "cancel_subscription", ACTION_CHECKBOX_NAME: [sub.pk]}
     assert b"Cancel these subscriptions?" in staff_client.post(url, data).content
     staff_client.post(url, {**data, "confirmed": "yes", "when": "period_end"})

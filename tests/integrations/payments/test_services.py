@@ -9,7 +9,7 @@ import responses
 import stripe
 from django.test import override_settings
 
-from integrations.exceptions import RateLimitExceeded
+from integrations.core.exceptions import RateLimitExceeded
 from integrations.payments.exceptions import (
     PaymentDeclined,
     PaymentGatewayError,

@@ -1,0 +1,224 @@
+"""Redaction of credentials in URLs, headers, payloads, free text and log records.
+
+One place decides what a secret looks like, so the HTTP client, its exceptions and the logging
+filter agree. `RedactingFilter` is installed on the console handler in `config/settings.py`;
+any other handler can add it too (`{"()": "integrations.core.redaction.RedactingFilter"}`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+REDACTED = "[REDACTED]"
+
+# Parameter, field and header names whose values are secrets (compared case-insensitively,
+# with "-" and "_" treated alike).
+SECRET_NAMES = frozenset(
+    {
+        "authorization",
+        "proxy_authorization",
+        "cookie",
+        "set_cookie",
+        "api_key",
+        "apikey",
+        "x_api_key",
+        "key",
+        "token",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "client_secret",
+        "code",
+        "code_verifier",
+        "password",
+        "passwd",
+        "secret",
+        "signature",
+        "private_key",
+        "assertion",
+        "client_assertion",
+        "session",
+        "sessionid",
+    }
+)
+
+_NAME_ALTERNATION = "|".join(
+    sorted({n.replace("_", "[-_]") for n in SECRET_NAMES}, key=len, reverse=True)
+)
+# key=value in query strings and form bodies: code=abc&state=x
+_PAIR_RE = re.compile(rf"(?i)(?<![\w-])((?:{_NAME_ALTERNATION}))=([^&\s\"',;]+)")
+# JSON or Python-repr fields: "client_secret": "abc" / 'token': 'abc'
+_FIELD_RE = re.compile(
+    rf"(?i)([\"'](?:{_NAME_ALTERNATION})[\"']\s*:\s*)([\"'])((?:\\.|(?!\2).)*)\2"
+)
+# Header lines: Authorization: Bearer abc
+_HEADER_RE = re.compile(
+    r"(?i)\b((?:proxy-)?authorization|x-api-key|cookie|set-cookie)(\s*[:=]\s*)([^\r\n,}]+)"
+)
+# Credentials after an auth scheme anywhere in text.
+_SCHEME_RE = re.compile(r"(?i)\b(bearer|basic|token)\s+([A-Za-z0-9._~+/=-]{8,})")
+# Well-known credential shapes: Stripe keys and webhook secrets, SendGrid keys, GitHub tokens,
+# Google OAuth access tokens, JWTs.
+_SHAPE_RE = re.compile(
+    r"\b(?:(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{8,}"
+    r"|whsec_[A-Za-z0-9+/=]{8,}"
+    r"|SG\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
+    r"|gh[pousr]_[A-Za-z0-9]{20,}"
+    r"|github_pat_[A-Za-z0-9_]{20,}"
+    r"|ya29\.[A-Za-z0-9._-]{8,}"
+    r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)"
+)
+# user:password@ in URLs.
+_USERINFO_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@")
+# A cheap pre-check that every pattern above implies, so that text without any hint of a
+# credential (the common case: log lines are redacted on every emit) skips the substitutions:
+# a marker substring, or a secret name (or a -/_ suffix of one) right before ":" or "=".
+_MARKERS = (
+    "bearer",
+    "basic",
+    "token",
+    "sk_",
+    "rk_",
+    "pk_",
+    "whsec_",
+    "sg.",
+    "gh",
+    "ya29.",
+    "eyj",
+    "@",
+)
+_NAME_BEFORE_DELIMITER_RE = re.compile(r"([A-Za-z][\w-]*)[\"']?\s*[:=]")
+_SEGMENT_RE = re.compile(r"[-_]")
+
+
+def _may_hold_secret(text: str) -> bool:
+    lowered = text.lower()
+    if any(marker in lowered for marker in _MARKERS):
+        return True
+    for name in _NAME_BEFORE_DELIMITER_RE.findall(text):
+        if is_secret_name(name):
+            return True
+        parts = _SEGMENT_RE.split(name.lower())
+        if any("_".join(parts[i:]) in SECRET_NAMES for i in range(1, len(parts))):
+            return True
+    return False
+
+
+def is_secret_name(name: str) -> bool:
+    return name.lower().replace("-", "_") in SECRET_NAMES
+
+
+def redact_text(text: str) -> str:
+    """`text` with every recognisable credential replaced by `[REDACTED]`."""
+    if not text or not _may_hold_secret(text):
+        return text
+    text = _USERINFO_RE.sub(rf"\1{REDACTED}@", text)
+    text = _HEADER_RE.sub(rf"\1\2{REDACTED}", text)
+    text = _FIELD_RE.sub(rf"\1\2{REDACTED}\2", text)
+    text = _PAIR_RE.sub(rf"\1={REDACTED}", text)
+    text = _SCHEME_RE.sub(rf"\1 {REDACTED}", text)
+    return _SHAPE_RE.sub(REDACTED, text)
+
+
+def redact_url(url: str) -> str:
+    """`url` with user info and the values of secret-named query parameters redacted."""
+    if "?" not in url and "@" not in url:
+        return redact_text(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact_text(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{REDACTED}@{netloc.rsplit('@', 1)[1]}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, REDACTED if is_secret_name(k) else v) for k, v in pairs], safe="[]")
+    return redact_text(urlunsplit((parts.scheme, netloc, parts.path, query, "")))
+
+
+def redact_mapping(
+    data: Mapping[str, Any], *, keep: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """A copy of headers or a payload with secret-named values redacted (recursively).
+
+    `keep`: names to leave alone in this context (e.g. "code" in an error body).
+    """
+    return {
+        key: REDACTED
+        if is_secret_name(str(key)) and str(key).lower() not in keep
+        else redact_data(value, keep=keep)
+        for key, value in data.items()
+    }
+
+
+def redact_data(value: Any, *, keep: frozenset[str] = frozenset()) -> Any:
+    if isinstance(value, Mapping):
+        return redact_mapping(value, keep=keep)
+    if isinstance(value, list | tuple):
+        return [redact_data(item, keep=keep) for item in value]
+    if isinstance(value, str):
+        return redact_text(value)
+    return value
+
+
+def scrub_exception_chain(exc: BaseException, *, depth: int = 8) -> None:
+    """Redact the messages of `exc` and its causes in place.
+
+    Library exceptions (requests, urllib3) put the full URL, query string included, in their
+    message; they end up in tracebacks that any handler may print, so they are cleaned before
+    they are chained to our own errors.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and depth > 0 and id(current) not in seen:
+        seen.add(id(current))
+        with contextlib.suppress(AttributeError, TypeError):
+            current.args = tuple(
+                redact_text(arg if isinstance(arg, str) else str(arg)) for arg in current.args
+            )
+        current = current.__cause__ or current.__context__
+        depth -= 1
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts credentials from a record's message, arguments and traceback text.
+
+    Never drops a record. A record whose emitter built it from redacted values only may say
+    so with `extra={"redacted": True}` and is passed through as is. Attach it to handlers
+    (records from child loggers reach handlers, not the parent loggers' filters).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "redacted", False) is True and not record.exc_info:
+            return True  # built from redacted values by its emitter (e.g. the HTTP attempt line)
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            message = str(record.msg)
+        record.msg = redact_text(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_text(record.stack_info)
+        for name, value in list(vars(record).items()):
+            if name in _RECORD_FIELDS:
+                continue
+            if isinstance(value, str):
+                setattr(record, name, REDACTED if is_secret_name(name) else redact_text(value))
+        return True
+
+
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+}

@@ -1,0 +1,5 @@
+"""Resilient outbound HTTP: `ServiceClient(service).request(...)`. See `client.py`."""
+
+from integrations.outbound.http.client import ServiceClient
+
+__all__ = ["ServiceClient"]
