@@ -23,7 +23,7 @@ from integrations.outbound.resilience import guarded_call, use_runtime
 from integrations.outbound.resilience import state as state_module
 from integrations.outbound.resilience.testing import FakeRuntime, isolated_state
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 BASE = "https://api.acme.test"
 BREAKER = {
     "base_url": BASE,

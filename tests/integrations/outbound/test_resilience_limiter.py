@@ -21,7 +21,7 @@ from integrations.outbound.http import ServiceClient
 from integrations.outbound.resilience import guarded_call, use_runtime
 from integrations.outbound.resilience.testing import FakeRuntime, isolated_state
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 BASE = "https://api.acme.test"
 LIMITED = {
     "base_url": BASE,
