@@ -1,4 +1,4 @@
-"""Exceptions of the `integrations` app.
+"""Exception roots of Liaison (`integrations.core`), shared by every app.
 
 One root per concern. Configuration errors subclass Django's `ImproperlyConfigured` and sit
 outside the roots on purpose, so a broad `except IntegrationError` cannot swallow them.

@@ -8,7 +8,7 @@ structured (JSON) logs with a request id that follows a request into its Celery 
 - `metrics.metrics_view`: `/metrics` for Prometheus.
 - `logs`: the JSON formatter, the request-id middleware and the Celery hooks.
 
-`integrations` must not import `webhooks` or `oauth_accounts` (DESIGN.md): their models are
-looked up through the app registry when those apps are installed, and their sections are
-simply empty otherwise.
+`integrations.ops` must not import `webhooks` or `oauth_accounts` (DESIGN.md): those apps
+register their sections in `integrations.ops.registry` from their `ready()`, and the sections
+are simply empty when they are not installed.
 """

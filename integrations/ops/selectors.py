@@ -14,7 +14,7 @@
   outbound errors.
 
 The webhook and OAuth sections come from those apps through `integrations.ops.registry`
-(empty when the app is not installed), so `integrations` does not import them. Each section is
+(empty when the app is not installed), so `integrations.ops` does not import them. Each section is
 a handful of aggregate queries; nothing is cached, so a reload always shows the current state.
 """
 
