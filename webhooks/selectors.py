@@ -1,6 +1,14 @@
 """Reads of the `webhooks` app.
 
-The hot path reads one thing: the endpoint's configuration by slug, from the Django cache.
+The hot path reads one thing: the endpoint's configuration by slug. Each process keeps a copy
+for WEBHOOKS_ENDPOINT_LOCAL_CACHE_SECONDS (5 s); behind it sits the Django cache when that cache
+is shared between processes (Redis), where a change made in any process deletes the entry, so
+every process sees it within those 5 s. A cache private to each process (LocMemCache, the
+embedded default) is skipped: another process — a second gunicorn worker, or `manage.py
+webhook_endpoint` in a shell — could not invalidate it, and the server would keep a retired
+secret for WEBHOOKS_ENDPOINT_CACHE_SECONDS. Without a shared cache the endpoint is therefore read
+from the database at most once per slug every 5 s per process.
+
 The cached value holds the secrets as stored (Fernet tokens), never in the clear, so a shared
 cache (Redis) never sees a plaintext secret; they are decrypted in the process (memoised per
 token) when a delivery is verified.
@@ -15,7 +23,9 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.db.models import ExpressionWrapper, F, QuerySet, TextField
 
 from webhooks import conf
@@ -43,6 +53,8 @@ class EndpointConfig:
     options: dict[str, Any] = field(default_factory=dict)
     # Fernet tokens of the active secrets, newest first.
     secret_tokens: tuple[str, ...] = ()
+    # Hours of the duplicate-body window (0 = off; see `webhooks.services.ingest`).
+    duplicate_body_window_hours: int = 0
 
     def secrets(self) -> EndpointSecrets:
         return EndpointSecrets(
@@ -92,7 +104,14 @@ def webhook_endpoint_config_get(*, slug: str) -> EndpointConfig | None:
     return config
 
 
+def _cache_is_shared() -> bool:
+    """False for the backends every process has its own copy of (no invalidation reaches)."""
+    return not isinstance(caches["default"], LocMemCache | DummyCache)
+
+
 def _shared_endpoint_config(slug: str) -> EndpointConfig | None:
+    if not _cache_is_shared():
+        return _load_endpoint_config(slug)
     key = endpoint_cache_key(slug)
     try:
         cached = cache.get(key)
@@ -132,6 +151,7 @@ def _load_endpoint_config(slug: str) -> EndpointConfig | None:
         public_key=endpoint.public_key,
         options=dict(endpoint.options or {}),
         secret_tokens=tokens,
+        duplicate_body_window_hours=endpoint.duplicate_body_window_hours,
     )
 
 
