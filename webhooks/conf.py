@@ -1,6 +1,7 @@
 """Settings the `webhooks` app reads, always at call time (so `override_settings` works).
 
-Every setting has a default here; `config/settings.py` maps them from the environment.
+Each default lives here and nowhere else; `config/settings.py` only sets a value the
+environment provides (and imports `DEFAULT_DISPATCH_INTERVAL_SECONDS` for its beat schedule).
 """
 
 from __future__ import annotations
@@ -10,6 +11,34 @@ from django.conf import settings
 # Seconds to wait after the 1st, 2nd, … failed attempt: 1 min, 5 min, 30 min, 2 h, 6 h, 12 h,
 # 24 h, 24 h (≈ 3 days in all). After the last one the event is `dead`.
 DEFAULT_RETRY_SCHEDULE: tuple[int, ...] = (60, 300, 1800, 7200, 21600, 43200, 86400, 86400)
+DEFAULT_PROCESSING_LEASE_SECONDS = 900
+DEFAULT_PENDING_GRACE_SECONDS = 300
+# How often Celery beat runs `webhook_events_dispatch_due_task` (the host's beat schedule).
+DEFAULT_DISPATCH_INTERVAL_SECONDS = 60
+DEFAULT_DISPATCH_BATCH_SIZE = 500
+DEFAULT_ENDPOINT_CACHE_SECONDS = 300
+DEFAULT_ENDPOINT_LOCAL_CACHE_SECONDS = 5.0
+DEFAULT_VERIFICATION_FAILURES_KEPT = 50
+DEFAULT_LAST_ERROR_MAX_CHARS = 2000
+DEFAULT_TEST_DELIVERY_TIMEOUT = 10.0
+
+# Every setting this app reads, with its default (the README's table is checked against it).
+DEFAULTS: dict[str, object] = {
+    "WEBHOOKS_PUBLIC_BASE_URL": "",
+    "WEBHOOKS_RETRY_SCHEDULE": DEFAULT_RETRY_SCHEDULE,
+    "WEBHOOKS_PROCESSING_LEASE_SECONDS": DEFAULT_PROCESSING_LEASE_SECONDS,
+    "WEBHOOKS_PENDING_GRACE_SECONDS": DEFAULT_PENDING_GRACE_SECONDS,
+    "WEBHOOKS_DISPATCH_INTERVAL_SECONDS": DEFAULT_DISPATCH_INTERVAL_SECONDS,
+    "WEBHOOKS_DISPATCH_BATCH_SIZE": DEFAULT_DISPATCH_BATCH_SIZE,
+    "WEBHOOKS_ENDPOINT_CACHE_SECONDS": DEFAULT_ENDPOINT_CACHE_SECONDS,
+    "WEBHOOKS_ENDPOINT_LOCAL_CACHE_SECONDS": DEFAULT_ENDPOINT_LOCAL_CACHE_SECONDS,
+    "WEBHOOKS_VERIFICATION_FAILURES_KEPT": DEFAULT_VERIFICATION_FAILURES_KEPT,
+    "WEBHOOKS_LAST_ERROR_MAX_CHARS": DEFAULT_LAST_ERROR_MAX_CHARS,
+    "WEBHOOKS_TEST_DELIVERY_TIMEOUT": DEFAULT_TEST_DELIVERY_TIMEOUT,
+    # Dotted paths: the host's own provider classes and extra handler modules.
+    "WEBHOOKS_PROVIDERS": (),
+    "WEBHOOKS_HANDLER_MODULES": (),
+}
 
 
 def public_base_url() -> str:
@@ -34,35 +63,68 @@ def max_attempts() -> int:
 
 def processing_lease_seconds() -> int:
     """How long a claimed event may stay `processing` before it counts as stuck."""
-    return int(getattr(settings, "WEBHOOKS_PROCESSING_LEASE_SECONDS", 900))
+    return int(
+        getattr(settings, "WEBHOOKS_PROCESSING_LEASE_SECONDS", DEFAULT_PROCESSING_LEASE_SECONDS)
+    )
 
 
 def pending_grace_seconds() -> int:
     """How long a `pending` event may wait before the dispatcher assumes its enqueue was lost."""
-    return int(getattr(settings, "WEBHOOKS_PENDING_GRACE_SECONDS", 300))
+    return int(getattr(settings, "WEBHOOKS_PENDING_GRACE_SECONDS", DEFAULT_PENDING_GRACE_SECONDS))
+
+
+def dispatch_interval_seconds() -> int:
+    """Seconds between two runs of the re-dispatch of due events (for the beat schedule)."""
+    return int(
+        getattr(settings, "WEBHOOKS_DISPATCH_INTERVAL_SECONDS", DEFAULT_DISPATCH_INTERVAL_SECONDS)
+    )
 
 
 def dispatch_batch_size() -> int:
-    return int(getattr(settings, "WEBHOOKS_DISPATCH_BATCH_SIZE", 500))
+    return int(getattr(settings, "WEBHOOKS_DISPATCH_BATCH_SIZE", DEFAULT_DISPATCH_BATCH_SIZE))
 
 
 def endpoint_cache_seconds() -> int:
-    return int(getattr(settings, "WEBHOOKS_ENDPOINT_CACHE_SECONDS", 300))
+    return int(getattr(settings, "WEBHOOKS_ENDPOINT_CACHE_SECONDS", DEFAULT_ENDPOINT_CACHE_SECONDS))
 
 
 def endpoint_local_cache_seconds() -> float:
     """Seconds a process keeps its own copy of an endpoint (0: always ask the shared cache)."""
-    return float(getattr(settings, "WEBHOOKS_ENDPOINT_LOCAL_CACHE_SECONDS", 5))
+    return float(
+        getattr(
+            settings, "WEBHOOKS_ENDPOINT_LOCAL_CACHE_SECONDS", DEFAULT_ENDPOINT_LOCAL_CACHE_SECONDS
+        )
+    )
 
 
 def verification_failures_kept() -> int:
     """Recent verification failures kept per endpoint (older ones are trimmed on insert)."""
-    return int(getattr(settings, "WEBHOOKS_VERIFICATION_FAILURES_KEPT", 50))
+    return int(
+        getattr(settings, "WEBHOOKS_VERIFICATION_FAILURES_KEPT", DEFAULT_VERIFICATION_FAILURES_KEPT)
+    )
 
 
 def last_error_max_chars() -> int:
-    return int(getattr(settings, "WEBHOOKS_LAST_ERROR_MAX_CHARS", 2000))
+    return int(getattr(settings, "WEBHOOKS_LAST_ERROR_MAX_CHARS", DEFAULT_LAST_ERROR_MAX_CHARS))
 
 
 def test_delivery_timeout_seconds() -> float:
-    return float(getattr(settings, "WEBHOOKS_TEST_DELIVERY_TIMEOUT", 10.0))
+    return float(getattr(settings, "WEBHOOKS_TEST_DELIVERY_TIMEOUT", DEFAULT_TEST_DELIVERY_TIMEOUT))
+
+
+def handler_modules() -> tuple[str, ...]:
+    """Dotted modules imported at start-up for their `@register` handlers, besides every
+    installed app's `webhook_handlers` module (found automatically)."""
+    return _dotted_paths("WEBHOOKS_HANDLER_MODULES")
+
+
+def provider_paths() -> tuple[str, ...]:
+    """Dotted paths of the host's own `WebhookProvider` subclasses, registered at start-up."""
+    return _dotted_paths("WEBHOOKS_PROVIDERS")
+
+
+def _dotted_paths(name: str) -> tuple[str, ...]:
+    value = getattr(settings, name, ()) or ()
+    if isinstance(value, str):  # a single path given without the list around it
+        value = (value,)
+    return tuple(str(path) for path in value)

@@ -1,22 +1,40 @@
-"""Settings the email package reads, always at call time (so `override_settings` works)."""
+"""Settings the email package reads, always at call time (so `override_settings` works).
+
+Each default lives here and nowhere else; `config/settings.py` only sets a value the
+environment provides. `DEFAULT_FROM_EMAIL` is Django's own setting (and Django's default).
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
 
+DEFAULT_SENDGRID_SANDBOX_MODE = False
+DEFAULT_SENDGRID_SEND_MAX_RETRIES = 5
+# Django's own default for DEFAULT_FROM_EMAIL, used when a host sets it empty.
+DJANGO_DEFAULT_FROM_EMAIL = "webmaster@localhost"
+
+# Every setting this app reads, with its default (the README's table is checked against it).
+DEFAULTS: dict[str, object] = {
+    # No key: messages are recorded and printed to the console; nothing leaves the machine.
+    "SENDGRID_API_KEY": "",
+    "SENDGRID_SANDBOX_MODE": DEFAULT_SENDGRID_SANDBOX_MODE,
+    "SENDGRID_SEND_MAX_RETRIES": DEFAULT_SENDGRID_SEND_MAX_RETRIES,
+}
+
 
 def sendgrid_api_key() -> str:
-    return getattr(settings, "SENDGRID_API_KEY", "") or ""
+    return str(getattr(settings, "SENDGRID_API_KEY", "") or "")
 
 
 def sendgrid_sandbox_mode() -> bool:
     """SendGrid validates the message but delivers nothing (staging)."""
-    return bool(getattr(settings, "SENDGRID_SANDBOX_MODE", False))
+    return bool(getattr(settings, "SENDGRID_SANDBOX_MODE", DEFAULT_SENDGRID_SANDBOX_MODE))
 
 
 def default_from_email() -> str:
-    return str(getattr(settings, "DEFAULT_FROM_EMAIL", "") or "webmaster@localhost")
+    return str(getattr(settings, "DEFAULT_FROM_EMAIL", "") or DJANGO_DEFAULT_FROM_EMAIL)
 
 
 def send_task_max_retries() -> int:
-    return int(getattr(settings, "SENDGRID_SEND_MAX_RETRIES", 5))
+    """Celery retries of a queued message whose send failed transiently."""
+    return int(getattr(settings, "SENDGRID_SEND_MAX_RETRIES", DEFAULT_SENDGRID_SEND_MAX_RETRIES))
