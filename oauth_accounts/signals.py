@@ -1,9 +1,26 @@
 """Signals this app sends, and the guard that keeps tokens out of `UserSocialAuth.extra_data`.
 
-- `oauth_account_connected(sender=ConnectedAccount, account, created)`
-- `oauth_account_needs_reconnect(sender=ConnectedAccount, account, reason)`: a refresh was
-  rejected (`invalid_grant`) or failed too many times in a row; the user must connect again.
-- `oauth_account_disconnected(sender=ConnectedAccount, provider, uid, user_id, revoked)`
+Every signal is sent with `sender=ConnectedAccount` (the class):
+
+| signal | kwargs | sent when |
+| --- | --- | --- |
+| `oauth_account_connected` | `account`, `created` | a connect or reconnect completed |
+| `oauth_account_needs_reconnect` | `account`, `reason` | refreshing can no longer work |
+| `oauth_account_disconnected` | `provider`, `uid`, `user_id`, `revoked` | the tokens were removed |
+
+- `account`: the `ConnectedAccount`, already saved with its new state; `created` is False for a
+  reconnect of an existing link (including one staff had revoked).
+- `reason`: a short, token-free description (`invalid_grant`, "5 failed refreshes in a row, …");
+  sent when the provider rejects the refresh token (`invalid_grant`, GitHub's
+  `bad_refresh_token`, …), when an expired account has no refresh token, and after
+  `OAUTH_REFRESH_MAX_FAILURES` failed refreshes in a row. The user must connect again.
+- `oauth_account_disconnected` is sent when the user (page or API) disconnects — the link and
+  its tokens are deleted, so the kwargs carry plain values — and when staff revoke an account
+  in the admin (tokens wiped, link kept as "revoked"). `revoked` says whether the provider
+  confirmed the grant was revoked (False: tokens were removed locally only).
+
+Each is sent inside the transaction that makes the change: a receiver's own writes commit
+atomically with it, and a receiver that raises rolls the change back and propagates.
 """
 
 from __future__ import annotations

@@ -8,9 +8,17 @@ class WebhooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from webhooks import health, signals
-        from webhooks.handlers import load_handler_modules
+        """Fill the registries once every app is loaded: the host's providers (setting
+        `WEBHOOKS_PROVIDERS`), every installed app's `webhook_handlers` module and the
+        modules in `WEBHOOKS_HANDLER_MODULES`; then connect Liaison's model-signal receivers
+        and register health probes."""
+        import webhooks.checks  # noqa: F401  (registers the system checks)
+        import webhooks.endpoint_checks as _endpoint_checks  # noqa: F401  (database check)
+        from webhooks import health, receivers
+        from webhooks.handlers import handler_modules_load
+        from webhooks.providers import providers_register_from_settings
 
-        load_handler_modules()
-        signals.connect()
+        providers_register_from_settings()
+        handler_modules_load()
+        receivers.connect()
         health.register()

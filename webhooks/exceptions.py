@@ -58,3 +58,25 @@ class UnknownProvider(WebhookError, KeyError):
 
 class WebhookConfigurationError(ImproperlyConfigured):
     """An endpoint or setting is unusable (e.g. no active secret, a bad public key)."""
+
+
+class ProviderRegistrationError(ImproperlyConfigured):
+    """A provider class cannot be registered (not a `WebhookProvider`, bad id, bad path)."""
+
+
+class ProviderAlreadyRegistered(ProviderRegistrationError):
+    """Another provider class already has this id (pass `replace=True` to override it)."""
+
+    def __init__(self, message: str, *, provider_id: str) -> None:
+        super().__init__(message)
+        self.provider_id = provider_id
+
+
+class EndpointSettingInvalid(WebhookConfigurationError):
+    """One endpoint setting cannot work. `field` names it (`options`, `public_key`, `secret`),
+    `option` the key inside `options` when there is one; the message names both."""
+
+    def __init__(self, message: str, *, field: str, option: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+        self.option = option

@@ -7,6 +7,9 @@ API snapshot). A snapshot older than the newest event already applied to the row
 so a late, out-of-order delivery never rolls a row back. Rows are locked while compared and
 written, so two workers applying events of the same object serialize.
 
+Signals (`integrations.payments.signals`) are sent here, inside that transaction and only when
+a change is written: a stale or duplicate snapshot sends nothing.
+
 Shapes: both the pre-2025-03-31 shapes (e.g. `subscription.current_period_end`,
 `invoice.subscription`) and the current ones (`items.data[].current_period_end`,
 `invoice.parent.subscription_details.subscription`) are read.
@@ -23,12 +26,19 @@ from typing import Any, Generic, TypeVar
 from django.db import IntegrityError, models, transaction
 
 from integrations.payments.models import Customer, Payment, Subscription
+from integrations.payments.signals import (
+    payment_failed,
+    payment_refunded,
+    payment_succeeded,
+    subscription_changed,
+)
 
 logger = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=models.Model)
 
 _TERMINAL_PAYMENT_STATUSES = {Payment.Status.SUCCEEDED, Payment.Status.CANCELED}
+PAYMENT_FAILED_EVENT = "payment_intent.payment_failed"
 
 
 @dataclass(frozen=True)
@@ -135,16 +145,21 @@ def _payment_fields(intent: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def payment_sync(
-    intent: Mapping[str, Any], *, event_at: datetime | None = None
+    intent: Mapping[str, Any],
+    *,
+    event_at: datetime | None = None,
+    event_type: str | None = None,
 ) -> SyncResult[Payment]:
-    """Apply a PaymentIntent snapshot."""
+    """Apply a PaymentIntent snapshot (`event_type`: the Stripe event carrying it, if any)."""
     fields = _payment_fields(intent)
     with transaction.atomic():
         row, created = _locked_row(
             Payment, str(intent["id"]), {**fields, "last_event_at": event_at}
         )
         if created:
+            _payment_signals_send(row, before=None, event_type=event_type)
             return SyncResult(row, True, True)
+        before = (row.status, row.last_event_at)
         stale = _is_stale(row.last_event_at, event_at)
         if (
             not stale
@@ -166,11 +181,27 @@ def payment_sync(
         if event_at is not None:
             row.last_event_at = event_at
         row.save()
+        _payment_signals_send(row, before=before, event_type=event_type)
         return SyncResult(row, False, True)
 
 
+def _payment_signals_send(
+    row: Payment, *, before: tuple[str, datetime | None] | None, event_type: str | None
+) -> None:
+    """`payment_succeeded` when the status becomes succeeded; `payment_failed` for a failed
+    attempt not applied before (a duplicate leaves status and event time as they were)."""
+    previous_status = before[0] if before is not None else None
+    if row.status == Payment.Status.SUCCEEDED and previous_status != Payment.Status.SUCCEEDED:
+        payment_succeeded.send(sender=Payment, payment=row, event_type=event_type)
+    if event_type == PAYMENT_FAILED_EVENT and before != (row.status, row.last_event_at):
+        payment_failed.send(sender=Payment, payment=row, event_type=event_type)
+
+
 def payment_sync_refund(
-    charge: Mapping[str, Any], *, event_at: datetime | None = None
+    charge: Mapping[str, Any],
+    *,
+    event_at: datetime | None = None,
+    event_type: str | None = None,
 ) -> SyncResult[Payment] | None:
     """Apply a refunded Charge to its Payment. `amount_refunded` only grows, so the order
     in which refund events arrive does not matter. None for a charge without an intent."""
@@ -196,11 +227,14 @@ def payment_sync_refund(
     with transaction.atomic():
         row, created = _locked_row(Payment, intent_id, defaults)
         if created:
+            if refunded > 0:
+                payment_refunded.send(sender=Payment, payment=row, event_type=event_type)
             return SyncResult(row, True, True)
         if refunded <= row.amount_refunded:
             return SyncResult(row, False, False)
         row.amount_refunded = refunded
         row.save(update_fields=["amount_refunded", "updated_at"])
+        payment_refunded.send(sender=Payment, payment=row, event_type=event_type)
         return SyncResult(row, False, True)
 
 
@@ -238,17 +272,36 @@ def subscription_sync(
             Subscription, str(sub["id"]), {**fields, "last_event_at": event_at}
         )
         if created:
+            subscription_changed.send(sender=Subscription, subscription=row, previous_status=None)
             return SyncResult(row, True, True)
         if _is_stale(row.last_event_at, event_at):
             return SyncResult(row, False, False)
         if not fields["latest_invoice_id"]:
             fields.pop("latest_invoice_id")
-        for name, value in fields.items():
-            setattr(row, name, value)
+        previous_status = row.status
+        changed = _assign(row, fields)
         if event_at is not None:
             row.last_event_at = event_at
         row.save()
+        if changed:
+            subscription_changed.send(
+                sender=Subscription, subscription=row, previous_status=previous_status
+            )
         return SyncResult(row, False, True)
+
+
+def _assign(row: models.Model, fields: Mapping[str, Any]) -> bool:
+    """Set `fields` on `row`; True when any value differs from what the row held."""
+    changed = False
+    for name, value in fields.items():
+        field = row._meta.get_field(name)
+        # A relation compares by id, so the check never loads the related row.
+        current = getattr(row, field.attname if isinstance(field, models.Field) else name)
+        new = value.pk if isinstance(value, models.Model) else value
+        if current != new:
+            changed = True
+        setattr(row, name, value)
+    return changed
 
 
 def invoice_subscription_id(invoice: Mapping[str, Any]) -> str:
@@ -284,9 +337,16 @@ def subscription_sync_invoice(
         )
         if _is_stale(row.latest_invoice_event_at, event_at):
             return SyncResult(row, created, False)
-        row.latest_invoice_id = str(invoice.get("id") or "")
-        row.latest_invoice_status = outcome
+        previous_status = None if created else row.status
+        changed = _assign(
+            row,
+            {"latest_invoice_id": str(invoice.get("id") or ""), "latest_invoice_status": outcome},
+        )
         if event_at is not None:
             row.latest_invoice_event_at = event_at
         row.save()
+        if created or changed:
+            subscription_changed.send(
+                sender=Subscription, subscription=row, previous_status=previous_status
+            )
         return SyncResult(row, created, True)

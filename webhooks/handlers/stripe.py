@@ -53,7 +53,7 @@ def payment_intent_changed(event: WebhookEvent) -> None:
 @register(PROVIDER, "charge.refunded")
 def charge_refunded(event: WebhookEvent) -> None:
     charge, event_at = _object(event)
-    payment_sync_refund(charge, event_at=event_at)
+    payment_sync_refund(charge, event_at=event_at, event_type=event.event_type)
 
 
 @register(

@@ -4,6 +4,11 @@ Claiming is one conditional UPDATE (`… WHERE status IN (pending, failed-and-du
 processing lease expired`), so two workers never run the same event at once. A successful run
 commits the handlers' writes and the `processed` status in one transaction, and only while the
 claim is still ours: the effect is exactly once for database work.
+
+Signals (`webhooks.signals`) are sent inside the transaction that records the status:
+`webhook_event_processed` with the handlers' writes (a raising receiver fails the event),
+`webhook_event_failed` / `webhook_event_dead` with the recorded failure (a raising receiver is
+logged and its writes rolled back; the failure stands).
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ from functools import partial
 
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
+from django.dispatch import Signal
 from django.utils import timezone
 
 from webhooks import conf
 from webhooks.handlers import handlers_for
 from webhooks.models import VerificationFailureCount, WebhookEvent
 from webhooks.services.ingest import webhook_events_enqueue
+from webhooks.signals import webhook_event_dead, webhook_event_failed, webhook_event_processed
 
 logger = logging.getLogger(__name__)
 
@@ -64,12 +71,13 @@ def webhook_event_process(*, event_pk: int, clock: Clock = timezone.now) -> Proc
 
     if event.attempts > conf.max_attempts():
         # Reclaimed after its worker died once too often (e.g. a handler that kills workers).
-        mine.update(
-            status=Status.DEAD,
-            next_attempt_at=None,
-            locked_until=None,
-            last_error="WorkerLost: the processing lease expired on the last attempt",
-        )
+        error = "WorkerLost: the processing lease expired on the last attempt"
+        with transaction.atomic():
+            if mine.update(
+                status=Status.DEAD, next_attempt_at=None, locked_until=None, last_error=error
+            ):
+                _set_status(event, status=Status.DEAD, error=error)
+                _send_failure_signal(webhook_event_dead, event=event, error=error)
         return ProcessOutcome(event_pk=event_pk, status=Status.DEAD, attempts=event.attempts)
 
     handlers = handlers_for(event.endpoint.provider, event.event_type)
@@ -97,6 +105,9 @@ def webhook_event_process(*, event_pk: int, clock: Clock = timezone.now) -> Proc
             )
             if not finished:
                 raise _ClaimLost
+            _set_status(event, status=Status.PROCESSED, error="", processed_at=clock())
+            # In the handlers' transaction: a receiver that raises fails the event like a handler.
+            webhook_event_processed.send(sender=WebhookEvent, event=event)
     except _ClaimLost:
         logger.warning("webhook_event_claim_lost", extra=_log_context(event))
         return ProcessOutcome(event_pk=event_pk, status="skipped", attempts=event.attempts)
@@ -113,24 +124,62 @@ def _record_failure(
     error = _describe_error(exc)
     delay = retry_delay_seconds(attempts=event.attempts)
     if delay is None:
-        claimed.update(
-            status=Status.DEAD, next_attempt_at=None, locked_until=None, last_error=error
-        )
+        with transaction.atomic():
+            if claimed.update(
+                status=Status.DEAD, next_attempt_at=None, locked_until=None, last_error=error
+            ):
+                _set_status(event, status=Status.DEAD, error=error)
+                _send_failure_signal(webhook_event_dead, event=event, error=error)
         logger.error(
             "webhook_event_dead", extra={**_log_context(event), "error": type(exc).__name__}
         )
         return Status.DEAD
-    claimed.update(
-        status=Status.FAILED,
-        next_attempt_at=clock() + timedelta(seconds=delay),
-        locked_until=None,
-        last_error=error,
-    )
+    next_attempt_at = clock() + timedelta(seconds=delay)
+    with transaction.atomic():
+        if claimed.update(
+            status=Status.FAILED,
+            next_attempt_at=next_attempt_at,
+            locked_until=None,
+            last_error=error,
+        ):
+            _set_status(event, status=Status.FAILED, error=error, next_attempt_at=next_attempt_at)
+            _send_failure_signal(webhook_event_failed, event=event, error=error)
     logger.warning(
         "webhook_event_failed",
         extra={**_log_context(event), "error": type(exc).__name__, "retry_in": delay},
     )
     return Status.FAILED
+
+
+def _set_status(
+    event: WebhookEvent,
+    *,
+    status: str,
+    error: str,
+    next_attempt_at: datetime | None = None,
+    processed_at: datetime | None = None,
+) -> None:
+    """Mirror on the in-memory row what the UPDATE wrote, so receivers see the new state."""
+    event.status = status
+    event.last_error = error
+    event.next_attempt_at = next_attempt_at
+    event.locked_until = None
+    if processed_at is not None:
+        event.processed_at = processed_at
+
+
+def _send_failure_signal(signal: Signal, *, event: WebhookEvent, error: str) -> None:
+    """Send `webhook_event_failed` / `_dead` in a savepoint of the transaction that recorded
+    the failure: the receivers' writes commit with it, and a receiver that raises is logged
+    and rolled back on its own, without undoing the recorded failure."""
+    try:
+        with transaction.atomic():
+            signal.send(sender=WebhookEvent, event=event, error=error)
+    except Exception as exc:
+        logger.error(
+            "webhook_event_signal_receiver_failed",
+            extra={**_log_context(event), "error": type(exc).__name__},
+        )
 
 
 def retry_delay_seconds(*, attempts: int) -> int | None:
@@ -191,17 +240,25 @@ def webhook_events_dispatch_due(*, clock: Clock = timezone.now) -> DispatchRepor
             pk=pk, status=Status.PROCESSING, locked_until=locked_until
         )
         error = "WorkerLost: the processing lease expired (worker died or timed out)"
-        if delay is None:
-            stuck_dead += guard.update(
-                status=Status.DEAD, next_attempt_at=None, locked_until=None, last_error=error
-            )
-        else:
-            stuck_retried += guard.update(
-                status=Status.FAILED,
-                next_attempt_at=now + timedelta(seconds=delay),
-                locked_until=None,
-                last_error=error,
-            )
+        with transaction.atomic():
+            if delay is None:
+                changed = guard.update(
+                    status=Status.DEAD, next_attempt_at=None, locked_until=None, last_error=error
+                )
+                stuck_dead += changed
+                signal = webhook_event_dead
+            else:
+                changed = guard.update(
+                    status=Status.FAILED,
+                    next_attempt_at=now + timedelta(seconds=delay),
+                    locked_until=None,
+                    last_error=error,
+                )
+                stuck_retried += changed
+                signal = webhook_event_failed
+            if changed:
+                event = WebhookEvent.objects.select_related("endpoint").get(pk=pk)
+                _send_failure_signal(signal, event=event, error=error)
 
     due_failed = list(
         WebhookEvent.objects.filter(status=Status.FAILED, next_attempt_at__lte=now)

@@ -1,0 +1,26 @@
+"""Signals the email app sends.
+
+`email_status_changed(sender=EmailMessage, message, status, previous_status, event)`: a
+SendGrid event moved a message's status.
+
+- `message`: the `EmailMessage`, already holding the new status and the event in its timeline;
+- `status` / `previous_status`: `EmailMessage.Status` values (e.g. "sent" → "delivered");
+- `event`: the event's normalized name — "processed", "deferred", "delivered", "bounced",
+  "dropped", "opened", "clicked", "spam_report" or "unsubscribed" (SendGrid's `open`,
+  `click`, `bounce`, `spamreport`, `unsubscribe` / `group_unsubscribe`, …).
+
+Sent once per status change: a duplicate event (same `sg_event_id`), an event for a message
+Liaison did not send, and an event that does not move the status forward (a late `processed`
+after `delivered`, a second `open`) only update the timeline, or nothing, and send nothing.
+Sent inside the transaction that saves the message (row locked): a receiver's writes commit
+with it, and a receiver that raises rolls the change back and fails the webhook event, which
+is then retried.
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+email_status_changed = Signal()
+
+__all__ = ["email_status_changed"]
