@@ -1,1 +1,5 @@
 """OAuth account linking: connect pages, encrypted token storage, single-flight refresh."""
+
+from integrations import __version__
+
+__all__ = ["__version__"]
