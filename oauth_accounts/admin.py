@@ -1,14 +1,24 @@
 """Admin for connected accounts: status filters, "refresh now" and "revoke" actions.
 
-Token values are never shown; only whether each is set.
+Token values are never shown; only whether each is set. "Refresh now" needs
+`liaison_oauth.change_connectedaccount`, "revoke" `liaison_oauth.revoke_connectedaccount`; both
+confirm first (`integrations.core.admin_actions.confirmed_action`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
+from integrations.core.admin_actions import (
+    ActionOutcome,
+    GuardedActionsMixin,
+    confirmed_action,
+    has_model_permission,
+)
 from oauth_accounts import services
 from oauth_accounts.exceptions import OAuthError
 from oauth_accounts.models import ClientCredentialsToken, ConnectedAccount
@@ -19,7 +29,7 @@ def _set(value: object) -> str:
 
 
 @admin.register(ConnectedAccount)
-class ConnectedAccountAdmin(admin.ModelAdmin):
+class ConnectedAccountAdmin(GuardedActionsMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "user",
@@ -67,36 +77,74 @@ class ConnectedAccountAdmin(admin.ModelAdmin):
     def refresh_token_state(self, account: ConnectedAccount) -> str:
         return _set(account.refresh_token)
 
-    @admin.action(description="Refresh tokens now")
-    def refresh_now(self, request: HttpRequest, queryset: QuerySet[ConnectedAccount]) -> None:
-        refreshed = failed = 0
-        for account_id in queryset.values_list("id", flat=True):
-            try:
-                services.oauth_token_refresh(account_id=account_id, force=True)
-            except OAuthError:
-                failed += 1
-            else:
-                refreshed += 1
-        self.message_user(
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return has_model_permission(request, self.model, "revoke")
+
+    @admin.action(description="Refresh tokens now", permissions=["change"])
+    def refresh_now(
+        self, request: HttpRequest, queryset: QuerySet[ConnectedAccount]
+    ) -> HttpResponse | None:
+        def perform(accounts: Sequence[ConnectedAccount]) -> ActionOutcome:
+            refreshed = failed = 0
+            for account in accounts:
+                try:
+                    services.oauth_token_refresh(account_id=account.pk, force=True)
+                except OAuthError:
+                    failed += 1
+                else:
+                    refreshed += 1
+            return ActionOutcome(
+                changed=refreshed,
+                note=f"{failed} failed (see their last error).",
+                level=messages.SUCCESS if not failed else messages.WARNING,
+            )
+
+        return confirmed_action(
+            self,
             request,
-            f"Refreshed {refreshed} account(s); {failed} failed (see their last error).",
-            messages.SUCCESS if not failed else messages.WARNING,
+            action="refresh_now",
+            permission="change",
+            title="Refresh the tokens of these accounts now?",
+            consequence="Each account's tokens are refreshed at its provider, due or not.",
+            rows=list(queryset),
+            perform=perform,
+            done="Refreshed {count} account(s);",
         )
 
-    @admin.action(description="Revoke at the provider and delete tokens")
-    def revoke(self, request: HttpRequest, queryset: QuerySet[ConnectedAccount]) -> None:
-        revoked = unconfirmed = 0
-        for account in queryset:
-            result = services.connected_account_revoke(account=account)
-            if result.revoked:
-                revoked += 1
-            else:
-                unconfirmed += 1
-        self.message_user(
+    @admin.action(description="Revoke at the provider and delete tokens", permissions=["revoke"])
+    def revoke(
+        self, request: HttpRequest, queryset: QuerySet[ConnectedAccount]
+    ) -> HttpResponse | None:
+        def perform(accounts: Sequence[ConnectedAccount]) -> ActionOutcome:
+            revoked = unconfirmed = 0
+            for account in accounts:
+                result = services.connected_account_revoke(account=account)
+                if result.revoked:
+                    revoked += 1
+                else:
+                    unconfirmed += 1
+            return ActionOutcome(
+                changed=revoked + unconfirmed,
+                note=(
+                    f"Revoked {revoked} account(s) at the provider; {unconfirmed} not confirmed "
+                    "by the provider (their tokens were deleted anyway)."
+                ),
+                level=messages.SUCCESS if not unconfirmed else messages.WARNING,
+            )
+
+        return confirmed_action(
+            self,
             request,
-            f"Revoked {revoked} account(s) at the provider; {unconfirmed} not confirmed by the "
-            "provider (their tokens were deleted anyway).",
-            messages.SUCCESS if not unconfirmed else messages.WARNING,
+            action="revoke",
+            permission="revoke",
+            title="Revoke these connected accounts?",
+            consequence=(
+                "Each account's tokens are revoked at the provider and deleted here; its user "
+                "has to connect again. This cannot be undone."
+            ),
+            rows=list(queryset),
+            perform=perform,
+            done="Disconnected {count} account(s).",
         )
 
 

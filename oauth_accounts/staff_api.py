@@ -1,7 +1,8 @@
 """Staff API: every user's connected accounts (read only). Tokens are never serialised.
 
 The serializer lists its fields explicitly; an account says whether it holds an access and a
-refresh token, never what they are. Staff only (see `integrations.core.api`).
+refresh token, never what they are. Staff only, with `liaison_oauth.view_connectedaccount`
+(see `integrations.core.api`): the fields the admin shows that user for the same accounts.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ class StaffConnectedAccountListView(StaffAccess, generics.ListAPIView):
 
     serializer_class = StaffConnectedAccountSerializer
     pagination_class = StaffPagination
+    read_permissions = ("liaison_oauth.view_connectedaccount",)
 
     def get_queryset(self) -> QuerySet[ConnectedAccount]:
         filters = ConnectedAccountFilterSerializer(data=self.request.query_params)

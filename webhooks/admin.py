@@ -2,12 +2,18 @@
 
 Secrets are write-only: the form has a password field that adds a new secret (old ones stay
 active unless retired), and the inline only says whether each one is active; no value is ever
-rendered. Actions call the same services as the management commands.
+rendered. Actions call the same services as the management commands, after a confirmation
+page (`integrations.core.admin_actions.confirmed_action`), and need a permission beyond
+"view": sending a test delivery and adding secrets `liaison_webhooks.change_webhookendpoint`,
+replay `liaison_webhooks.replay_webhookevent`, mark ignored
+`liaison_webhooks.ignore_webhookevent`. Endpoint settings are checked by
+`WebhookEndpoint.clean()` (the provider's own `check_settings`), new secret included.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -18,6 +24,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 
+from integrations.core.admin_actions import (
+    ActionOutcome,
+    GuardedActionsMixin,
+    confirmed_action,
+    has_model_permission,
+)
 from webhooks import conf
 from webhooks.exceptions import WebhookConfigurationError, WebhookError
 from webhooks.models import (
@@ -27,6 +39,7 @@ from webhooks.models import (
     WebhookEvent,
     WebhookSecret,
 )
+from webhooks.providers import get_provider
 from webhooks.selectors import webhook_endpoint_url
 from webhooks.services import (
     webhook_endpoint_send_test,
@@ -74,7 +87,47 @@ class WebhookEndpointForm(forms.ModelForm):
             "max_body_bytes",
             "options",
             "public_key",
+            "duplicate_body_window_hours",
         ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        window = self.fields.get("duplicate_body_window_hours")
+        if window is not None:
+            # Left empty: the endpoint keeps its window (a new one gets its provider's default).
+            window.required = False
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        new_secret = data.get("new_secret")
+        if new_secret:
+            # Checked by the model's clean() with the other settings (provider rules).
+            self.instance.stage_secret(
+                new_secret, retire_others=bool(data.get("retire_old_secrets"))
+            )
+        provider = data.get("provider")
+        if data.get("duplicate_body_window_hours") is None:
+            data["duplicate_body_window_hours"] = self.instance.duplicate_body_window_hours
+        if (
+            self.instance.pk is None
+            and provider
+            and "duplicate_body_window_hours" not in self.changed_data
+        ):
+            # A new endpoint gets its provider's default window (24 h where nothing signed
+            # carries a timestamp or id) unless the form says otherwise.
+            try:
+                default = get_provider(provider).default_duplicate_body_window_hours
+            except WebhookError:
+                default = 0
+            data["duplicate_body_window_hours"] = default
+        return data
+
+    def _update_errors(self, errors: Any) -> None:
+        # The model reports a refused secret under "secret"; on this form it is "new_secret".
+        error_dict = getattr(errors, "error_dict", None)
+        if error_dict is not None and "secret" in error_dict:
+            error_dict["new_secret"] = error_dict.pop("secret")
+        super()._update_errors(errors)  # type: ignore[misc]  # untyped in django-stubs
 
 
 class WebhookSecretInline(admin.TabularInline):
@@ -94,7 +147,7 @@ class WebhookSecretInline(admin.TabularInline):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(GuardedActionsMixin, admin.ModelAdmin):
     form = WebhookEndpointForm
     inlines = [WebhookSecretInline]
     list_display = ["slug", "provider", "active", "secrets_state", "full_url", "created_at"]
@@ -107,7 +160,15 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         ("Verification", {"fields": ["secrets_state", "new_secret", "retire_old_secrets"]}),
         (
             "Options",
-            {"fields": ["tolerance_seconds", "max_body_bytes", "options", "public_key"]},
+            {
+                "fields": [
+                    "tolerance_seconds",
+                    "max_body_bytes",
+                    "options",
+                    "public_key",
+                    "duplicate_body_window_hours",
+                ]
+            },
         ),
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
@@ -164,29 +225,54 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
                 messages.SUCCESS,
             )
 
-    @admin.action(description="Send a test delivery (signed sample event)")
-    def send_test_delivery(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+    @admin.action(description="Send a test delivery (signed sample event)", permissions=["change"])
+    def send_test_delivery(
+        self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]
+    ) -> HttpResponse | None:
         base = conf.public_base_url() or request.build_absolute_uri("/").rstrip("/")
-        for endpoint in queryset:
-            try:
-                result = webhook_endpoint_send_test(endpoint=endpoint, base_url=base)
-            except (WebhookError, WebhookConfigurationError, requests.RequestException) as exc:
-                self.message_user(
-                    request,
-                    f"{endpoint.slug}: not sent ({type(exc).__name__}: {exc})",
-                    messages.ERROR,
+
+        def perform(endpoints: Sequence[WebhookEndpoint]) -> ActionOutcome:
+            sent, details = 0, []
+            for endpoint in endpoints:
+                try:
+                    result = webhook_endpoint_send_test(endpoint=endpoint, base_url=base)
+                except (WebhookError, WebhookConfigurationError, requests.RequestException) as exc:
+                    details.append(
+                        (
+                            messages.ERROR,
+                            f"{endpoint.slug}: not sent ({type(exc).__name__}: {exc})",
+                        )
+                    )
+                    continue
+                sent += 1
+                level = messages.SUCCESS if 200 <= result.status_code < 300 else messages.WARNING
+                details.append(
+                    (
+                        level,
+                        f"{endpoint.slug}: test event {result.event_id} answered "
+                        f"{result.status_code}.",
+                    )
                 )
-                continue
-            level = messages.SUCCESS if 200 <= result.status_code < 300 else messages.WARNING
-            self.message_user(
-                request,
-                f"{endpoint.slug}: test event {result.event_id} answered {result.status_code}.",
-                level,
-            )
+            return ActionOutcome(changed=sent, details=details)
+
+        return confirmed_action(
+            self,
+            request,
+            action="send_test_delivery",
+            permission="change",
+            title="Send a test delivery to these endpoints?",
+            consequence=(
+                "A signed sample event is posted to each endpoint's URL and stored in its "
+                "event log like a real delivery (its handlers run)."
+            ),
+            rows=list(queryset),
+            perform=perform,
+            done="Sent {count} test delivery(ies).",
+        )
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(GuardedActionsMixin, admin.ModelAdmin):
     list_display = [
         "event_id",
         "event_type",
@@ -245,17 +331,56 @@ class WebhookEventAdmin(admin.ModelAdmin):
         )
         return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)
 
-    @admin.action(description="Replay (back to pending, attempts reset)", permissions=["view"])
-    def replay(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
-        count = webhook_event_replay(events=queryset)
-        skipped = queryset.count() - count
-        note = f" ({skipped} being processed right now were left alone)" if skipped > 0 else ""
-        self.message_user(request, f"{count} event(s) queued for replay{note}.", messages.SUCCESS)
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        return has_model_permission(request, self.model, "replay")
 
-    @admin.action(description="Mark ignored", permissions=["view"])
-    def mark_ignored(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
-        count = webhook_event_mark_ignored(events=queryset)
-        self.message_user(request, f"{count} event(s) marked ignored.", messages.SUCCESS)
+    def has_ignore_permission(self, request: HttpRequest) -> bool:
+        return has_model_permission(request, self.model, "ignore")
+
+    @admin.action(description="Replay (back to pending, attempts reset)", permissions=["replay"])
+    def replay(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> HttpResponse | None:
+        def perform(events: Sequence[WebhookEvent]) -> ActionOutcome:
+            selected = [event.pk for event in events]
+            count = webhook_event_replay(events=WebhookEvent.objects.filter(pk__in=selected))
+            skipped = len(selected) - count
+            note = f"({skipped} being processed right now were left alone)" if skipped > 0 else ""
+            return ActionOutcome(changed=count, note=note)
+
+        return confirmed_action(
+            self,
+            request,
+            action="replay",
+            permission="replay",
+            title="Replay these events?",
+            consequence=(
+                "Each event goes back to pending with its attempts reset and is processed "
+                "again: its handlers run a second time."
+            ),
+            rows=list(queryset),
+            perform=perform,
+            done="{count} event(s) queued for replay.",
+        )
+
+    @admin.action(description="Mark ignored", permissions=["ignore"])
+    def mark_ignored(
+        self, request: HttpRequest, queryset: QuerySet[WebhookEvent]
+    ) -> HttpResponse | None:
+        def perform(events: Sequence[WebhookEvent]) -> ActionOutcome:
+            selected = [event.pk for event in events]
+            count = webhook_event_mark_ignored(events=WebhookEvent.objects.filter(pk__in=selected))
+            return ActionOutcome(changed=count)
+
+        return confirmed_action(
+            self,
+            request,
+            action="mark_ignored",
+            permission="ignore",
+            title="Mark these events ignored?",
+            consequence="Each event is marked ignored: it will not be processed or retried.",
+            rows=list(queryset),
+            perform=perform,
+            done="{count} event(s) marked ignored.",
+        )
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):

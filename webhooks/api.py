@@ -1,8 +1,10 @@
 """Staff API of the webhook event log: events (list, detail, replay), endpoints, counts.
 
 Thin views over `webhooks.selectors` and `webhooks.services`, staff only (see
-`integrations.core.api`). Secrets are never serialised: an endpoint says whether it has an active
-secret and how many, never a value.
+`integrations.core.api`) with the admin's permissions: reading events needs
+`liaison_webhooks.view_webhookevent`, replaying `liaison_webhooks.replay_webhookevent` (as the
+admin action), reading endpoints `liaison_webhooks.view_webhookendpoint`. Secrets are never
+serialised: an endpoint says whether it has an active secret and how many, never a value.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from webhooks.selectors import webhook_endpoint_list, webhook_endpoint_url, webh
 from webhooks.services import webhook_event_replay
 
 Status = WebhookEvent.Status
+VIEW_EVENTS = "liaison_webhooks.view_webhookevent"
 
 
 class WebhookEventFilterSerializer(serializers.Serializer):
@@ -128,6 +131,7 @@ class WebhookEventListView(StaffAccess, generics.ListAPIView):
 
     serializer_class = WebhookEventSerializer
     pagination_class = StaffPagination
+    read_permissions = (VIEW_EVENTS,)
 
     def get_queryset(self) -> QuerySet[WebhookEvent]:
         filters = WebhookEventFilterSerializer(data=self.request.query_params)
@@ -139,6 +143,7 @@ class WebhookEventDetailView(StaffAccess, generics.RetrieveAPIView):
     """GET /api/staff/webhooks/events/<id>/: one event with its headers and payload."""
 
     serializer_class = WebhookEventDetailSerializer
+    read_permissions = (VIEW_EVENTS,)
 
     def get_queryset(self) -> QuerySet[WebhookEvent]:
         return webhook_event_list()
@@ -149,6 +154,8 @@ class WebhookEventReplayView(StaffAPIView):
 
     409 when the event is being processed right now (its lease has not expired).
     """
+
+    write_permissions = ("liaison_webhooks.replay_webhookevent",)
 
     @extend_schema(
         operation_id="staff_webhooks_events_replay",
@@ -183,6 +190,9 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         read_only=True, help_text="Whether an active verification secret exists (never a value)."
     )
     active_secrets = serializers.IntegerField(read_only=True)
+    options = serializers.SerializerMethodField(
+        help_text='Provider options; key material (e.g. SendGrid\'s test private key) as "set".'
+    )
 
     class Meta:
         model = WebhookEndpoint
@@ -203,10 +213,22 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def get_options(self, endpoint: WebhookEndpoint) -> dict[str, Any]:
+        return {
+            name: "set" if _is_key_material(name) else value
+            for name, value in (endpoint.options or {}).items()
+        }
+
     def get_url(self, endpoint: WebhookEndpoint) -> str:
         request = self.context.get("request")
         base = request.build_absolute_uri("/").rstrip("/") if request is not None else None
         return webhook_endpoint_url(endpoint=endpoint, base_url=base)
+
+
+def _is_key_material(option: str) -> bool:
+    """Options that hold keys or secrets (`test_private_key`): never served."""
+    name = option.lower()
+    return name.endswith(("_key", "_secret")) or "private" in name
 
 
 def webhook_endpoints_with_secret_state() -> QuerySet[WebhookEndpoint]:
@@ -223,6 +245,7 @@ class WebhookEndpointListView(StaffAccess, generics.ListAPIView):
 
     serializer_class = WebhookEndpointSerializer
     pagination_class = StaffPagination
+    read_permissions = ("liaison_webhooks.view_webhookendpoint",)
 
     def get_queryset(self) -> QuerySet[WebhookEndpoint]:
         return webhook_endpoints_with_secret_state()

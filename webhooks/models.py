@@ -5,6 +5,9 @@
   rotation never drops a delivery).
 - `WebhookEvent`: one stored event, the raw bytes exactly as received, plus its processing
   state (`pending → processing → processed | ignored | failed → … → dead`).
+- Permissions beyond Django's four: `liaison_webhooks.replay_webhookevent` (replay, in the
+  admin and the staff API) and `liaison_webhooks.ignore_webhookevent` (mark ignored). Sending
+  a test delivery and adding secrets need `liaison_webhooks.change_webhookendpoint`.
 - `VerificationFailure` (the last few, bounded per endpoint) and `VerificationFailureCount`
   (one counter row per endpoint, hour and reason): rejected deliveries, for debugging and
   monitoring, never unbounded.
@@ -17,13 +20,20 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl
 
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.urls import reverse
 
 from integrations.core.fields import EncryptedTextField
-from webhooks.providers import provider_choices
+from webhooks.exceptions import EndpointSettingInvalid, UnknownProvider, WebhookConfigurationError
+from webhooks.providers import get_provider, provider_choices
+from webhooks.providers.base import EndpointSecrets
 
 ONE_MIB = 1024 * 1024
+# The longest duplicate-body window (30 days): the lookup is indexed, but a window is a promise
+# about how long a body hash keeps a replay out, and longer promises hide handler bugs.
+MAX_DUPLICATE_BODY_WINDOW_HOURS = 24 * 30
 
 
 class WebhookEndpoint(models.Model):
@@ -54,6 +64,17 @@ class WebhookEndpoint(models.Model):
     public_key = models.TextField(
         blank=True, help_text="The provider's public key (PEM or base64 DER), e.g. SendGrid's."
     )
+    duplicate_body_window_hours = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(MAX_DUPLICATE_BODY_WINDOW_HOURS)],
+        help_text=(
+            "0 = off. When set, a delivery whose stored body is byte-identical to one received "
+            "in the last N hours is acknowledged (2xx) and stored once, whatever its delivery "
+            "id. For providers whose signature covers no timestamp or id (GitHub, Shopify, "
+            "Twilio), where captured bytes can be replayed under a new id; new endpoints of "
+            "those providers default to 24."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -62,6 +83,48 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.slug} ({self.provider})"
+
+    def stage_secret(self, value: str, *, retire_others: bool = False) -> None:
+        """Have `clean()` check `value` as a secret about to be added (the admin form's new
+        secret, the command's `--secret`); with `retire_others` the stored ones are not checked.
+        """
+        self._staged_secrets = (value,)
+        self._retire_stored_secrets = retire_others
+
+    def clean(self) -> None:
+        """Refuse settings the provider cannot work with, naming the field (`options`,
+        `public_key`, `secret`); see `WebhookProvider.check_settings`. Missing material (no
+        secret or key yet) is accepted: the endpoint answers 503 until it has some."""
+        super().clean()
+        self.clean_settings()
+
+    def clean_settings(self) -> None:
+        try:
+            provider = get_provider(self.provider)
+        except UnknownProvider:
+            return  # the `provider` field's choices already report it
+        if not isinstance(self.options, dict):
+            raise ValidationError({"options": "The options must be a JSON object."})
+        try:
+            provider.check_settings(
+                EndpointSecrets(
+                    secrets=self._secrets_to_check(),
+                    public_key=self.public_key,
+                    tolerance_seconds=self.tolerance_seconds,
+                    options=self.options,
+                )
+            )
+        except EndpointSettingInvalid as exc:
+            raise ValidationError({exc.field: str(exc)}) from exc
+        except WebhookConfigurationError as exc:
+            raise ValidationError({"options": str(exc)}) from exc
+
+    def _secrets_to_check(self) -> tuple[str, ...]:
+        staged: tuple[str, ...] = getattr(self, "_staged_secrets", ())
+        if self.pk is None or getattr(self, "_retire_stored_secrets", False):
+            return staged
+        stored = tuple(self.secrets.filter(active=True).values_list("value", flat=True))
+        return staged + stored
 
     @property
     def loaded_slug(self) -> str | None:
@@ -120,13 +183,30 @@ class WebhookEvent(models.Model):
     # Set when a worker claims the event; past `locked_until` a `processing` event is stuck.
     claimed_at = models.DateTimeField(null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
+    # Only when the endpoint has a duplicate-body window: "<sha256 of body>:<window>:<bucket>"
+    # (see `webhooks.services.ingest`). NULL otherwise (the hot INSERT leaves it out), so other
+    # rows skip its partial index.
+    body_key = models.CharField(  # noqa: DJ001 - NULL is "no window", not an empty key
+        max_length=100, null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["endpoint", "event_id"], name="liaison_wh_event_unique_per_endpoint"
-            )
+            ),
+            # Duplicate-body window: one row per body and window bucket (concurrent replays
+            # conflict here); also the index of the window's NOT EXISTS lookup.
+            models.UniqueConstraint(
+                fields=["endpoint", "body_key"],
+                name="liaison_wh_event_body_once",
+                condition=models.Q(body_key__isnull=False),
+            ),
+        ]
+        permissions = [
+            ("replay_webhookevent", "Can replay webhook events"),
+            ("ignore_webhookevent", "Can mark webhook events ignored"),
         ]
         # Every index costs each insert on the hot path, so they are few and partial where
         # the query only looks at some statuses (a new `pending` row skips the last two).

@@ -1,21 +1,33 @@
-"""Admin for sent email: status and timeline, and a "resend" action."""
+"""Admin for sent email: status and timeline, and a "resend" action.
+
+Resending needs `liaison_email.resend_emailmessage` and a confirmation page
+(`integrations.core.admin_actions.confirmed_action`): it mails the recipients again.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 
+from integrations.core.admin_actions import (
+    ActionOutcome,
+    GuardedActionsMixin,
+    confirmed_action,
+    has_model_permission,
+    rows_apply,
+)
 from integrations.core.exceptions import IntegrationError
 from integrations.email.models import EmailMessage
 from integrations.email.services import email_message_resend
 
 
 @admin.register(EmailMessage)
-class EmailMessageAdmin(admin.ModelAdmin):
+class EmailMessageAdmin(GuardedActionsMixin, admin.ModelAdmin):
     list_display = ["id", "subject", "recipient_count", "status", "transport", "created_at"]
     list_filter = ["status", "transport", "template_id"]
     search_fields = ["subject", "sg_message_id", "purpose_key", "template_id"]
@@ -34,14 +46,27 @@ class EmailMessageAdmin(admin.ModelAdmin):
     def timeline_display(self, obj: EmailMessage) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.timeline, indent=2))
 
-    @admin.action(description="Resend (as a new message)")
-    def resend(self, request: HttpRequest, queryset: QuerySet[EmailMessage]) -> None:
-        done = 0
-        for message in queryset:
-            try:
-                email_message_resend(message=message)
-            except IntegrationError as exc:
-                self.message_user(request, f"#{message.pk}: {exc}", messages.ERROR)
-                continue
-            done += 1
-        self.message_user(request, f"Resent {done} message(s).", messages.SUCCESS)
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        return has_model_permission(request, self.model, "resend")
+
+    @admin.action(description="Resend (as a new message)", permissions=["resend"])
+    def resend(self, request: HttpRequest, queryset: QuerySet[EmailMessage]) -> HttpResponse | None:
+        def perform(rows: Sequence[EmailMessage]) -> ActionOutcome:
+            return rows_apply(
+                rows,
+                lambda message: email_message_resend(message=message),
+                label=lambda message: f"#{message.pk}",
+                errors=(IntegrationError,),
+            )
+
+        return confirmed_action(
+            self,
+            request,
+            action="resend",
+            permission="resend",
+            title="Resend these messages?",
+            consequence="Each message is sent again, as a new message, to all its recipients.",
+            rows=list(queryset),
+            perform=perform,
+            done="Resent {count} message(s).",
+        )

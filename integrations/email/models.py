@@ -51,6 +51,8 @@ class EmailMessage(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        # Resending mails a customer again: a permission of its own, not "change".
+        permissions = [("resend_emailmessage", "Can resend email messages")]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.subject!r} ({self.status})"

@@ -31,7 +31,12 @@ def _counts(section: str) -> dict[str, dict[str, int]]:
 
 
 class HealthSnapshotView(StaffAPIView):
-    """GET /api/staff/health/: dashboard report and alerts, outbound, webhook, account counts."""
+    """GET /api/staff/health/: dashboard report and alerts, outbound, webhook, account counts.
+
+    Needs `liaison_ops.view_health`, as the admin's health dashboard does.
+    """
+
+    read_permissions = ("liaison_ops.view_health",)
 
     @extend_schema(
         operation_id="staff_health",

@@ -1,17 +1,27 @@
 """Admin for the Stripe models: synced fields are read-only (Stripe is the source of truth);
 actions call `PaymentService` after a confirmation page and report how many rows they touched.
+
+Refunding needs `liaison_payments.refund_payment`, cancelling
+`liaison_payments.cancel_subscription` (custom permissions: "change" alone moves no money);
+the confirmation flow is `integrations.core.admin_actions.confirmed_action`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
 
+from integrations.core.admin_actions import (
+    ActionOutcome,
+    GuardedActionsMixin,
+    confirmed_action,
+    has_model_permission,
+    rows_apply,
+)
 from integrations.core.exceptions import IntegrationError
 from integrations.payments.exceptions import StripeConfigurationError
 from integrations.payments.models import Customer, Payment, StripeSyncCursor, Subscription
@@ -21,37 +31,6 @@ from integrations.payments.services import PaymentService
 
 def _synced_fields(model: Any) -> list[str]:
     return [field.name for field in model._meta.fields]
-
-
-def _confirm(
-    modeladmin: admin.ModelAdmin[Any],
-    request: HttpRequest,
-    *,
-    action: str,
-    title: str,
-    rows: list[Any],
-    skipped: int,
-    extra: dict[str, Any] | None = None,
-) -> HttpResponse:
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "opts": modeladmin.model._meta,
-        "action": action,
-        "rows": rows,
-        "skipped": skipped,
-        "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        **(extra or {}),
-    }
-    return TemplateResponse(request, "liaison_core/admin/confirm_action.html", context)
-
-
-def _report(
-    modeladmin: admin.ModelAdmin[Any], request: HttpRequest, verb: str, done: int, errors: list[str]
-) -> None:
-    modeladmin.message_user(request, f"{verb} {done} row(s).", messages.SUCCESS)
-    for error in errors:
-        modeladmin.message_user(request, error, messages.ERROR)
 
 
 @admin.register(Customer)
@@ -65,7 +44,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(GuardedActionsMixin, admin.ModelAdmin):
     list_display = [
         "stripe_id",
         "order_reference",
@@ -85,33 +64,38 @@ class PaymentAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Refund in full (confirm on the next page)")
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        return has_model_permission(request, self.model, "refund")
+
+    @admin.action(description="Refund in full (confirm on the next page)", permissions=["refund"])
     def refund(self, request: HttpRequest, queryset: QuerySet[Payment]) -> HttpResponse | None:
         rows = payments_refundable(queryset)
-        if request.POST.get("confirmed") != "yes":
-            return _confirm(
-                self,
-                request,
-                action="refund",
-                title="Refund these payments?",
-                rows=rows,
-                skipped=queryset.count() - len(rows),
+
+        def perform(payments: Sequence[Payment]) -> ActionOutcome:
+            service = PaymentService()
+            return rows_apply(
+                payments,
+                lambda payment: service.refund_create(payment=payment),
+                label=lambda payment: payment.stripe_id,
+                errors=(IntegrationError, StripeConfigurationError),
             )
-        done, errors = 0, []
-        service = PaymentService()
-        for payment in rows:
-            try:
-                service.refund_create(payment=payment)
-            except (IntegrationError, StripeConfigurationError) as exc:
-                errors.append(f"{payment.stripe_id}: {exc}")
-                continue
-            done += 1
-        _report(self, request, "Refunded", done, errors)
-        return None
+
+        return confirmed_action(
+            self,
+            request,
+            action="refund",
+            permission="refund",
+            title="Refund these payments?",
+            consequence="Each payment is refunded in full at Stripe; this cannot be undone.",
+            rows=rows,
+            skipped=queryset.count() - len(rows),
+            perform=perform,
+            done="Refunded {count} row(s).",
+        )
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(GuardedActionsMixin, admin.ModelAdmin):
     list_display = [
         "stripe_id",
         "stripe_customer_id",
@@ -131,33 +115,45 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Cancel subscription (confirm on the next page)")
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return has_model_permission(request, self.model, "cancel")
+
+    @admin.action(
+        description="Cancel subscription (confirm on the next page)", permissions=["cancel"]
+    )
     def cancel_subscription(
         self, request: HttpRequest, queryset: QuerySet[Subscription]
     ) -> HttpResponse | None:
         rows = subscriptions_cancelable(queryset)
-        if request.POST.get("confirmed") != "yes":
-            return _confirm(
-                self,
-                request,
-                action="cancel_subscription",
-                title="Cancel these subscriptions?",
-                rows=rows,
-                skipped=queryset.count() - len(rows),
-                extra={"offer_period_end": True},
-            )
         at_period_end = request.POST.get("when") == "period_end"
-        done, errors = 0, []
-        service = PaymentService()
-        for subscription in rows:
-            try:
-                service.subscription_cancel(subscription, at_period_end=at_period_end)
-            except (IntegrationError, StripeConfigurationError) as exc:
-                errors.append(f"{subscription.stripe_id}: {exc}")
-                continue
-            done += 1
-        _report(self, request, "Canceled", done, errors)
-        return None
+
+        def perform(subscriptions: Sequence[Subscription]) -> ActionOutcome:
+            service = PaymentService()
+            return rows_apply(
+                subscriptions,
+                lambda subscription: service.subscription_cancel(
+                    subscription, at_period_end=at_period_end
+                ),
+                label=lambda subscription: subscription.stripe_id,
+                errors=(IntegrationError, StripeConfigurationError),
+            )
+
+        return confirmed_action(
+            self,
+            request,
+            action="cancel_subscription",
+            permission="cancel",
+            title="Cancel these subscriptions?",
+            consequence=(
+                "Each subscription is canceled at Stripe, now or at the end of its current "
+                "period as chosen below."
+            ),
+            rows=rows,
+            skipped=queryset.count() - len(rows),
+            perform=perform,
+            done="Canceled {count} row(s).",
+            extra={"offer_period_end": True},
+        )
 
 
 @admin.register(StripeSyncCursor)

@@ -73,6 +73,8 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        # Refunding moves money at Stripe: a permission of its own, not "change".
+        permissions = [("refund_payment", "Can refund payments at Stripe")]
 
     def __str__(self) -> str:
         return f"{self.stripe_id} ({self.amount} {self.currency.upper()}, {self.status})"
@@ -110,6 +112,7 @@ class Subscription(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        permissions = [("cancel_subscription", "Can cancel subscriptions at Stripe")]
 
     def __str__(self) -> str:
         return f"{self.stripe_id} ({self.status})"

@@ -27,10 +27,32 @@ def _fresh_state() -> Iterator[None]:
     endpoint_local_cache_clear()
 
 
+# What the staff API asks for (the admin's permissions for the same data and actions).
+STAFF_API_PERMISSIONS = (
+    "liaison_webhooks.view_webhookevent",
+    "liaison_webhooks.replay_webhookevent",
+    "liaison_webhooks.view_webhookendpoint",
+    "liaison_oauth.view_connectedaccount",
+    "liaison_ops.view_health",
+)
+
+
+def grant(user: Any, *names: str) -> Any:
+    """Give `user` the permissions `"<app_label>.<codename>"`."""
+    from django.contrib.auth.models import Permission
+
+    for name in names:
+        app_label, codename = name.split(".", 1)
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return user
+
+
 @pytest.fixture
 def staff_client(db: None) -> APIClient:
     client = APIClient(enforce_csrf_checks=True)
-    client.force_login(make_user("staff-member", is_staff=True))
+    client.force_login(grant(make_user("staff-member", is_staff=True), *STAFF_API_PERMISSIONS))
     return client
 
 

@@ -74,6 +74,7 @@ def test_replaying_a_failed_event_from_the_admin_event_list(page, staff_password
     page.check(f"input.action-select[value='{failed.pk}']")
     page.select_option("select[name=action]", "replay")
     page.click("button[name=index]")
+    page.click('input[type=submit][value="Yes, I\'m sure"]')  # the confirmation page
 
     message = page.locator("ul.messagelist li").first.inner_text()
     assert "1 event(s) queued for replay" in message

@@ -18,6 +18,7 @@ from django.db import close_old_connections
 from hypothesis import given, settings
 
 from config.wsgi import application
+from tests.api.conftest import STAFF_API_PERMISSIONS, grant
 from tests.oauth_accounts.factories import make_account, make_user
 from tests.webhooks.factories import make_endpoint, make_event
 
@@ -26,7 +27,7 @@ SCHEMA_PATH = "/api/schema/?format=json"
 
 @pytest.fixture
 def staff_environ(db: None, client: Any) -> dict[str, str]:
-    staff = make_user(is_staff=True)
+    staff = grant(make_user(is_staff=True), *STAFF_API_PERMISSIONS)
     client.force_login(staff)
     # Something behind the list and detail operations.
     make_event(endpoint=make_endpoint())

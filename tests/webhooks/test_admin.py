@@ -100,7 +100,7 @@ def test_send_test_delivery_action(admin_client, client, django_capture_on_commi
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
             reverse("admin:liaison_webhooks_webhookendpoint_changelist"),
-            {"action": "send_test_delivery", "_selected_action": [endpoint.pk]},
+            {"action": "send_test_delivery", "_selected_action": [endpoint.pk], "confirmed": "yes"},
             follow=True,
         )
 
@@ -140,10 +140,14 @@ def test_event_actions_replay_and_mark_ignored_report_counts(
 
     with django_capture_on_commit_callbacks(execute=True):
         replayed = admin_client.post(
-            changelist, {"action": "replay", "_selected_action": [dead.pk]}, follow=True
+            changelist,
+            {"action": "replay", "_selected_action": [dead.pk], "confirmed": "yes"},
+            follow=True,
         )
     ignored = admin_client.post(
-        changelist, {"action": "mark_ignored", "_selected_action": [failed.pk]}, follow=True
+        changelist,
+        {"action": "mark_ignored", "_selected_action": [failed.pk], "confirmed": "yes"},
+        follow=True,
     )
 
     assert "1 event(s) queued for replay" in replayed.content.decode()

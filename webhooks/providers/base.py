@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from webhooks.exceptions import MalformedPayload
+from webhooks.exceptions import EndpointSettingInvalid, MalformedPayload
 
 
 class Headers(Mapping[str, str]):
@@ -143,6 +143,15 @@ class WebhookProvider(ABC):
     # Whether the signature covers the public URL (Twilio): only then does the receive view
     # rebuild `IncomingDelivery.url`, which costs a little on every delivery.
     signs_url: ClassVar[bool] = False
+    # The keys `EndpointSecrets.options` may hold for this provider; any other key is refused
+    # when an endpoint is saved (a typo would otherwise be ignored silently).
+    known_options: ClassVar[frozenset[str]] = frozenset()
+    # Whether the signature covers a timestamp or a delivery id. When it does not (GitHub,
+    # Shopify, Twilio), captured bytes can be replayed with fresh ids and verify again; new
+    # endpoints then get this duplicate-body window by default (hours, 0 = off; see
+    # `WebhookEndpoint.duplicate_body_window_hours`).
+    signs_timestamp_or_id: ClassVar[bool] = True
+    default_duplicate_body_window_hours: ClassVar[int] = 0
 
     @abstractmethod
     def verify(self, delivery: IncomingDelivery, secrets: EndpointSecrets) -> None:
@@ -159,14 +168,30 @@ class WebhookProvider(ABC):
         back to a body-hash id and the type "webhook", so pass them.
         """
 
-    def check_configuration(self, secrets: EndpointSecrets) -> None:
-        """Raise `WebhookConfigurationError` when this endpoint's material cannot work.
+    def check_settings(self, secrets: EndpointSecrets) -> None:
+        """Raise `EndpointSettingInvalid` (naming the field) when a setting that *is set* cannot
+        work: an unknown option, a malformed public key, generic HMAC options naming an unknown
+        algorithm, a secret that is not `whsec_…` base64.
 
-        For admin forms and commands, before an endpoint is saved: a malformed public key,
-        generic HMAC options naming an unknown algorithm, a secret that is not `whsec_…`.
-        The default accepts anything; `verify()` checks again on every delivery.
+        Missing material is accepted (an endpoint may be saved before the provider shows its
+        secret or key; it answers 503 until then). `WebhookEndpoint.clean()` calls this, so the
+        admin form, `manage.py webhook_endpoint` and the services all refuse the same things.
+        The default refuses option keys outside `known_options`; providers with secrets or
+        keys of a particular shape extend it. `verify()` checks again on every delivery.
         """
-        return None
+        unknown = sorted(set(secrets.options) - self.known_options)
+        if unknown:
+            known = ", ".join(sorted(self.known_options)) or "none"
+            raise EndpointSettingInvalid(
+                f"Unknown {self.id} option {unknown[0]!r} (known: {known}).",
+                field="options",
+                option=unknown[0],
+            )
+
+    def check_configuration(self, secrets: EndpointSecrets) -> None:
+        """Raise `WebhookConfigurationError` unless this material can verify a delivery now:
+        `check_settings`, plus whatever must be present (SendGrid's public key)."""
+        self.check_settings(secrets)
 
     def immediate_response(
         self, delivery: IncomingDelivery, events: list[ParsedEvent]

@@ -3,9 +3,16 @@
 Signing scheme: https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
 — `X-Hub-Signature-256: sha256=<hex>`, the hex HMAC-SHA256 of the raw body keyed with the
 webhook secret (which we generate: `secret_kind = "shared_secret"`). The legacy SHA-1
-`X-Hub-Signature` header is ignored. **The scheme has no timestamp**, so a captured delivery
-can be replayed; the event log's uniqueness on `X-GitHub-Delivery` makes a replay a harmless
-duplicate, and `tolerance_seconds` does not apply.
+`X-Hub-Signature` header is ignored. **The scheme has no timestamp**, and the signature covers
+neither `X-GitHub-Delivery` nor `X-GitHub-Event`: anyone who captured one delivery (a logging
+proxy, a leaked request dump) can post the same bytes again with a fresh delivery id and it
+verifies. The event log's uniqueness on `X-GitHub-Delivery` only stops a replay that keeps the
+id. New GitHub endpoints therefore get a 24-hour duplicate-body window
+(`WebhookEndpoint.duplicate_body_window_hours`): a second delivery with byte-identical body
+within the window is acknowledged and stored once. Genuine GitHub events practically never
+repeat a body byte for byte (payloads carry the object's state and timestamps); a replay older
+than the window is still accepted, so handlers must stay idempotent. `tolerance_seconds` does
+not apply.
 
 Rate limits and delivery: https://docs.github.com/en/webhooks/using-webhooks/best-practices-for-using-webhooks
 — GitHub expects a 2xx within 10 seconds and does not retry failed deliveries automatically
@@ -55,6 +62,8 @@ class GitHubWebhookProvider(WebhookProvider):
     id: ClassVar[str] = "github"
     name: ClassVar[str] = "GitHub"
     secret_kind: ClassVar[str] = "shared_secret"  # noqa: S105 - a kind, not a secret
+    signs_timestamp_or_id: ClassVar[bool] = False
+    default_duplicate_body_window_hours: ClassVar[int] = 24
     stored_headers: ClassVar[tuple[str, ...]] = (
         "x-github-delivery",
         "x-github-event",
@@ -122,6 +131,9 @@ class GitHubWebhookProvider(WebhookProvider):
     def sample_body(self, event_type: str | None, *, event_id: str) -> bytes:
         event_type = event_type or DEFAULT_EVENT_TYPE
         now = int(time.time())
+        # A commit sha per delivery: two samples never share a body, as two real deliveries
+        # never do (the endpoint's duplicate-body window would otherwise swallow the second).
+        sha = signing.sha256_hex(event_id.encode("utf-8"))[:40]
         repository = {
             "id": 1296269,
             "node_id": "MDEwOlJlcG9zaXRvcnkxMjk2MjY5",
@@ -137,7 +149,7 @@ class GitHubWebhookProvider(WebhookProvider):
         if event_type == "ping":
             payload = {
                 "zen": "Keep it logically awesome.",
-                "hook_id": 1,
+                "hook_id": int(sha[:8], 16),
                 "hook": {"type": "Repository", "id": 1, "active": True, "events": ["*"]},
                 "repository": repository,
                 "sender": sender,
@@ -152,7 +164,7 @@ class GitHubWebhookProvider(WebhookProvider):
                     "state": "open",
                     "title": "Add webhook ingestion",
                     "user": sender,
-                    "head": {"ref": "feature", "sha": "a" * 40},
+                    "head": {"ref": "feature", "sha": sha},
                     "base": {"ref": "main", "sha": "b" * 40},
                     "created_at": epoch_to_iso(now),
                 },
@@ -163,7 +175,7 @@ class GitHubWebhookProvider(WebhookProvider):
             payload = {
                 "action": "opened",
                 "issue": {
-                    "id": 1,
+                    "id": int(sha[:8], 16),
                     "number": 7,
                     "state": "open",
                     "title": "Sample issue",
@@ -177,13 +189,13 @@ class GitHubWebhookProvider(WebhookProvider):
             payload = {
                 "ref": "refs/heads/main",
                 "before": "0" * 40,
-                "after": "c" * 40,
+                "after": sha,
                 "created": False,
                 "deleted": False,
                 "forced": False,
                 "commits": [
                     {
-                        "id": "c" * 40,
+                        "id": sha,
                         "message": "Update README",
                         "timestamp": epoch_to_iso(now),
                         "author": {"name": "Octo Cat", "username": "octocat"},

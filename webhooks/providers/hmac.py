@@ -21,7 +21,8 @@ it holds `{body}` exactly once and may use `{timestamp}` and `{id}` (which needs
 
 Event id fallback: the hex SHA-256 of the raw body, so an identical redelivery is stored once
 (and two genuinely different events never collide). Event type fallback: `"webhook"`.
-Invalid options raise `WebhookConfigurationError` naming the option. The secret is chosen by
+Invalid options raise `EndpointSettingInvalid` (a `WebhookConfigurationError`) naming the
+option, when the endpoint is saved and again on every delivery. The secret is chosen by
 us (`secret_kind = "shared_secret"`).
 """
 
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from webhooks import signing
-from webhooks.exceptions import MalformedPayload, WebhookConfigurationError
+from webhooks.exceptions import EndpointSettingInvalid, MalformedPayload
 from webhooks.providers.base import (
     EndpointSecrets,
     IncomingDelivery,
@@ -86,8 +87,10 @@ class HmacOptions:
     def from_options(cls, options: Mapping[str, Any]) -> HmacOptions:
         unknown = sorted(set(options) - KNOWN_OPTIONS)
         if unknown:
-            raise WebhookConfigurationError(
-                f"Unknown hmac option {unknown[0]!r}; known: {', '.join(sorted(KNOWN_OPTIONS))}."
+            raise EndpointSettingInvalid(
+                f"Unknown hmac option {unknown[0]!r}; known: {', '.join(sorted(KNOWN_OPTIONS))}.",
+                field="options",
+                option=unknown[0],
             )
         values: dict[str, str] = {}
         for name in KNOWN_OPTIONS:
@@ -95,23 +98,35 @@ class HmacOptions:
             if value is None:
                 continue
             if not isinstance(value, str):
-                raise WebhookConfigurationError(f"The hmac option {name!r} must be a string.")
+                raise EndpointSettingInvalid(
+                    f"The hmac option {name!r} must be a string.", field="options", option=name
+                )
             values[name] = value.strip() if name not in ("prefix", "signed_content") else value
         header = values.get("header", "")
         if not header:
-            raise WebhookConfigurationError("The hmac option 'header' is required.")
+            raise EndpointSettingInvalid(
+                "The hmac option 'header' is required.", field="options", option="header"
+            )
         algorithm = values.get("algorithm", "sha256").lower()
         if algorithm not in signing.HMAC_ALGORITHMS:
-            raise WebhookConfigurationError(
-                f"The hmac option 'algorithm' must be one of {', '.join(signing.HMAC_ALGORITHMS)}."
+            raise EndpointSettingInvalid(
+                f"The hmac option 'algorithm' must be one of {', '.join(signing.HMAC_ALGORITHMS)}.",
+                field="options",
+                option="algorithm",
             )
         encoding = values.get("encoding", "hex").lower()
         if encoding not in ENCODINGS:
-            raise WebhookConfigurationError("The hmac option 'encoding' must be hex or base64.")
+            raise EndpointSettingInvalid(
+                "The hmac option 'encoding' must be hex or base64.",
+                field="options",
+                option="encoding",
+            )
         secret_encoding = values.get("secret_encoding", "utf8").lower()
         if secret_encoding not in SECRET_ENCODINGS:
-            raise WebhookConfigurationError(
-                "The hmac option 'secret_encoding' must be utf8, hex or base64."
+            raise EndpointSettingInvalid(
+                "The hmac option 'secret_encoding' must be utf8, hex or base64.",
+                field="options",
+                option="secret_encoding",
             )
         timestamp_header = values.get("timestamp_header", "")
         default_template = "{timestamp}.{body}" if timestamp_header else "{body}"
@@ -121,8 +136,10 @@ class HmacOptions:
         )
         for pair in (("id_header", "id_field"), ("type_header", "type_field")):
             if values.get(pair[0]) and values.get(pair[1]):
-                raise WebhookConfigurationError(
-                    f"Set only one of the hmac options {pair[0]!r} and {pair[1]!r}."
+                raise EndpointSettingInvalid(
+                    f"Set only one of the hmac options {pair[0]!r} and {pair[1]!r}.",
+                    field="options",
+                    option=pair[1],
                 )
         return cls(
             header=header,
@@ -147,8 +164,9 @@ class HmacOptions:
             else signing.base64_to_bytes(secret.strip())
         )
         if not decoded:
-            raise WebhookConfigurationError(
-                f"A secret is not valid {self.secret_encoding} (hmac option 'secret_encoding')."
+            raise EndpointSettingInvalid(
+                f"A secret is not valid {self.secret_encoding} (hmac option 'secret_encoding').",
+                field="secret",
             )
         return decoded
 
@@ -163,7 +181,9 @@ class HmacWebhookProvider(WebhookProvider):
     secret_kind: ClassVar[str] = "shared_secret"  # noqa: S105 - a kind, not a secret
     stored_headers: ClassVar[tuple[str, ...]] = ("user-agent", "content-type")
 
-    def check_configuration(self, secrets: EndpointSecrets) -> None:
+    known_options: ClassVar[frozenset[str]] = KNOWN_OPTIONS
+
+    def check_settings(self, secrets: EndpointSecrets) -> None:
         options = HmacOptions.from_options(secrets.options)
         for secret in secrets.secrets:
             options.key(secret)
@@ -276,21 +296,29 @@ class HmacWebhookProvider(WebhookProvider):
 
 def _check_template(template: str, *, timestamp_header: str, id_header: str) -> None:
     if len(template) > MAX_TEMPLATE_LENGTH or template.count("{body}") != 1:
-        raise WebhookConfigurationError(
-            "The hmac option 'signed_content' must contain '{body}' exactly once."
+        raise EndpointSettingInvalid(
+            "The hmac option 'signed_content' must contain '{body}' exactly once.",
+            field="options",
+            option="signed_content",
         )
     rest = template.replace("{body}", "").replace("{timestamp}", "").replace("{id}", "")
     if "{" in rest or "}" in rest:
-        raise WebhookConfigurationError(
-            "The hmac option 'signed_content' may only use {body}, {timestamp} and {id}."
+        raise EndpointSettingInvalid(
+            "The hmac option 'signed_content' may only use {body}, {timestamp} and {id}.",
+            field="options",
+            option="signed_content",
         )
     if "{timestamp}" in template and not timestamp_header:
-        raise WebhookConfigurationError(
-            "The hmac option 'signed_content' uses {timestamp} but 'timestamp_header' is not set."
+        raise EndpointSettingInvalid(
+            "The hmac option 'signed_content' uses {timestamp} but 'timestamp_header' is not set.",
+            field="options",
+            option="signed_content",
         )
     if "{id}" in template and not id_header:
-        raise WebhookConfigurationError(
-            "The hmac option 'signed_content' uses {id} but 'id_header' is not set."
+        raise EndpointSettingInvalid(
+            "The hmac option 'signed_content' uses {id} but 'id_header' is not set.",
+            field="options",
+            option="signed_content",
         )
 
 

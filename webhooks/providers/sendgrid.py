@@ -26,7 +26,12 @@ import time
 from typing import Any, ClassVar
 
 from webhooks import signing
-from webhooks.exceptions import MalformedPayload, SignatureInvalid, WebhookConfigurationError
+from webhooks.exceptions import (
+    EndpointSettingInvalid,
+    MalformedPayload,
+    SignatureInvalid,
+    WebhookConfigurationError,
+)
 from webhooks.providers.base import (
     EndpointSecrets,
     IncomingDelivery,
@@ -55,7 +60,23 @@ class SendGridWebhookProvider(WebhookProvider):
         "content-type",
     )
 
+    known_options: ClassVar[frozenset[str]] = frozenset({TEST_PRIVATE_KEY_OPTION})
+
+    def check_settings(self, secrets: EndpointSecrets) -> None:
+        super().check_settings(secrets)
+        if secrets.public_key.strip():
+            _public_key(secrets)
+        private_pem = secrets.options.get(TEST_PRIVATE_KEY_OPTION)
+        if private_pem is not None:
+            try:
+                signing.load_ec_private_key(str(private_pem))
+            except WebhookConfigurationError as exc:
+                raise EndpointSettingInvalid(
+                    str(exc), field="options", option=TEST_PRIVATE_KEY_OPTION
+                ) from exc
+
     def check_configuration(self, secrets: EndpointSecrets) -> None:
+        self.check_settings(secrets)
         _public_key(secrets)
 
     def verify(self, delivery: IncomingDelivery, secrets: EndpointSecrets) -> None:
@@ -154,4 +175,11 @@ class SendGridWebhookProvider(WebhookProvider):
 def _public_key(secrets: EndpointSecrets) -> signing.EcPublicKey:
     if not secrets.public_key.strip():
         raise WebhookConfigurationError("The sendgrid endpoint has no public key.")
-    return signing.load_ec_public_key(secrets.public_key)
+    try:
+        return signing.load_ec_public_key(secrets.public_key)
+    except WebhookConfigurationError as exc:
+        raise EndpointSettingInvalid(
+            "The public key is not a PEM or base64 DER ECDSA public key (as SendGrid's Mail "
+            "Settings show it).",
+            field="public_key",
+        ) from exc

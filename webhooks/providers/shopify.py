@@ -3,9 +3,14 @@
 Signing scheme: https://shopify.dev/docs/apps/build/webhooks/verify-deliveries — header
 `X-Shopify-Hmac-Sha256`, the base64 HMAC-SHA256 of the raw body keyed with the app's client
 secret (or, for webhooks created in a store's admin, the signing key shown there). **No
-timestamp is signed**, so `tolerance_seconds` does not apply; a replay is a duplicate of a
-stored `X-Shopify-Webhook-Id` and is stored once. After a client-secret rotation Shopify may
-sign with the old secret for up to an hour — keep both secrets active meanwhile.
+timestamp is signed**, and neither `X-Shopify-Webhook-Id` nor `X-Shopify-Topic` is covered, so
+`tolerance_seconds` does not apply and captured bytes replayed under a fresh webhook id verify
+again (a replay that keeps the id is a duplicate and is stored once). New Shopify endpoints get
+a 24-hour duplicate-body window (`WebhookEndpoint.duplicate_body_window_hours`): an identical
+body within it is acknowledged and stored once. Shopify payloads carry `updated_at`, so two
+genuine deliveries practically never share a body; an older replay is still accepted, so
+handlers must stay idempotent. After a client-secret rotation Shopify may sign with the old
+secret for up to an hour — keep both secrets active meanwhile.
 
 Delivery and rate limits: https://shopify.dev/docs/apps/build/webhooks/delivery-structure and
 https://shopify.dev/docs/api/usage/limits — Shopify expects a 2xx within 5 seconds, retries 8
@@ -53,6 +58,8 @@ class ShopifyWebhookProvider(WebhookProvider):
     id: ClassVar[str] = "shopify"
     name: ClassVar[str] = "Shopify"
     secret_kind: ClassVar[str] = "provider_secret"  # noqa: S105 - a kind, not a secret
+    signs_timestamp_or_id: ClassVar[bool] = False
+    default_duplicate_body_window_hours: ClassVar[int] = 24
     stored_headers: ClassVar[tuple[str, ...]] = (
         "x-shopify-topic",
         "x-shopify-webhook-id",

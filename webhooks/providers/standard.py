@@ -30,7 +30,7 @@ import uuid
 from typing import Any, ClassVar
 
 from webhooks import signing
-from webhooks.exceptions import MalformedPayload, SignatureInvalid, WebhookConfigurationError
+from webhooks.exceptions import EndpointSettingInvalid, MalformedPayload, SignatureInvalid
 from webhooks.providers.base import (
     EndpointSecrets,
     Headers,
@@ -63,7 +63,8 @@ class StandardWebhookProvider(WebhookProvider):
         "content-type",
     )
 
-    def check_configuration(self, secrets: EndpointSecrets) -> None:
+    def check_settings(self, secrets: EndpointSecrets) -> None:
+        super().check_settings(secrets)
         for secret in secrets.secrets:
             secret_key_bytes(secret)
 
@@ -175,11 +176,12 @@ def secret_key_bytes(secret: str) -> bytes:
     try:
         key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise WebhookConfigurationError(
-            "The Standard Webhooks secret is not `whsec_` followed by base64."
+        raise EndpointSettingInvalid(
+            "The Standard Webhooks secret is not base64 (optionally after `whsec_`).",
+            field="secret",
         ) from exc
     if not key:
-        raise WebhookConfigurationError("The Standard Webhooks secret is empty.")
+        raise EndpointSettingInvalid("The Standard Webhooks secret is empty.", field="secret")
     return key
 
 

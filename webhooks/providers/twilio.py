@@ -10,7 +10,12 @@ hash is checked against the body here. Because Twilio's own validators accept th
 and without the default port, both forms are tried. When a Webhooks Rule signs with a SharedKey,
 Twilio adds `X-Twilio-Webhooks-Signature-Settings: key=…,algorithm=HMAC_SHA256`; that algorithm
 is honoured (the SharedKey secret is then one of the endpoint's secrets). **No timestamp is
-signed**, so `tolerance_seconds` does not apply; a replay is a duplicate of a stored id.
+signed**, and `I-Twilio-Idempotency-Token` is not covered, so `tolerance_seconds` does not
+apply. Ids built from signed body fields (`<sid>:<status>`) make a replay a duplicate; a
+delivery that falls back to the idempotency token can be replayed with a fresh token and
+verifies again. New Twilio endpoints therefore get a 24-hour duplicate-body window
+(`WebhookEndpoint.duplicate_body_window_hours`): an identical body within it is acknowledged
+and stored once; an older replay is still accepted, so handlers must stay idempotent.
 
 The URL must be the public one Twilio used (`IncomingDelivery.url`, rebuilt by the receive
 view from the public-base-URL setting or trusted forwarded headers when behind a proxy).
@@ -93,6 +98,8 @@ class TwilioWebhookProvider(WebhookProvider):
     name: ClassVar[str] = "Twilio"
     secret_kind: ClassVar[str] = "provider_secret"  # noqa: S105 - a kind, not a secret
     signs_url: ClassVar[bool] = True
+    signs_timestamp_or_id: ClassVar[bool] = False
+    default_duplicate_body_window_hours: ClassVar[int] = 24
     stored_headers: ClassVar[tuple[str, ...]] = (
         "i-twilio-idempotency-token",
         "x-home-region",

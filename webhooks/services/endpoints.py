@@ -64,8 +64,15 @@ def webhook_endpoint_create(
     options: dict[str, object] | None = None,
     tolerance_seconds: int | None = None,
     max_body_bytes: int | None = None,
+    duplicate_body_window_hours: int | None = None,
 ) -> CreatedEndpoint:
-    """Create an endpoint; generate a secret when none is given and we choose it."""
+    """Create an endpoint; generate a secret when none is given and we choose it.
+
+    Raises `ValidationError` naming the field (`options`, `public_key`, `secret`, …) when the
+    provider cannot work with the settings (`WebhookEndpoint.clean`). Without
+    `duplicate_body_window_hours` the provider's default applies (24 for schemes that sign no
+    timestamp or id, else 0).
+    """
     provider_impl = get_provider(provider)
     generated: str | None = None
     if not secret and provider_impl.secret_kind == "shared_secret":  # noqa: S105 - a kind  # nosec B105
@@ -81,6 +88,13 @@ def webhook_endpoint_create(
         endpoint.tolerance_seconds = tolerance_seconds
     if max_body_bytes is not None:
         endpoint.max_body_bytes = max_body_bytes
+    endpoint.duplicate_body_window_hours = (
+        provider_impl.default_duplicate_body_window_hours
+        if duplicate_body_window_hours is None
+        else duplicate_body_window_hours
+    )
+    if secret:
+        endpoint.stage_secret(secret)
     endpoint.full_clean()
     with transaction.atomic():
         endpoint.save()
@@ -100,7 +114,10 @@ def webhook_secret_add(
     *, endpoint: WebhookEndpoint, value: str | None = None, retire_others: bool = False
 ) -> RotatedSecret:
     """Add a secret (generated when None and we choose it); old ones stay active unless
-    `retire_others`, so deliveries signed with either verify during the switch-over."""
+    `retire_others`, so deliveries signed with either verify during the switch-over.
+
+    `ValidationError` (on `secret`) when the provider cannot use the value (e.g. a Standard
+    Webhooks secret that is not base64)."""
     generated: str | None = None
     if not value:
         provider_impl = get_provider(endpoint.provider)
@@ -109,6 +126,8 @@ def webhook_secret_add(
                 f"{provider_impl.name} issues the secret: pass the value it shows."
             )
         value = generated = provider_impl.generate_secret()
+    endpoint.stage_secret(value, retire_others=True)
+    endpoint.clean_settings()
     with transaction.atomic():
         secret = WebhookSecret.objects.create(endpoint=endpoint, value=value)
         retired = 0

@@ -3,14 +3,27 @@
 Exactly one query when the endpoint is cached: `INSERT … ON CONFLICT (endpoint, event id) DO
 NOTHING RETURNING id`. A duplicate is stored once (and still acknowledged); only the rows that
 were really inserted are enqueued, after commit. Rejections are recorded separately (bounded).
+
+Duplicate-body window (`WebhookEndpoint.duplicate_body_window_hours` > 0; for schemes whose
+signature covers no timestamp or id, where captured bytes replayed under a fresh id verify
+again): still one statement, `INSERT … SELECT … WHERE NOT EXISTS (a row of this endpoint with
+the same body key received in the last N hours) … ON CONFLICT DO NOTHING RETURNING id`. The
+body key is `<sha256 of the stored body>:<N>:<bucket>` with N-hour buckets; the lookup checks
+the current and the previous bucket and the exact cutoff, and a partial unique index on
+(endpoint, body key) makes two concurrent replays in one bucket conflict instead of both
+inserting. Extra cost, only on such endpoints: one SHA-256 of the body and one probe plus one
+entry of that partial index per event; endpoints without a window run the unchanged INSERT
+(their rows leave the column NULL and skip the index). A delivery caught by the window is
+answered like any duplicate (2xx, `duplicates` counted) and nothing new is processed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
 from typing import Any
 
@@ -86,6 +99,7 @@ def webhook_delivery_ingest(
             events=events,
             headers=stored_headers,
             received_at=received_at,
+            window_hours=endpoint.duplicate_body_window_hours,
         )
     except DatabaseError as exc:
         logger.error(
@@ -104,32 +118,27 @@ def _insert_events(
     events: list[ParsedEvent],
     headers: dict[str, str],
     received_at: datetime,
+    window_hours: int = 0,
 ) -> list[int]:
     """One INSERT for every event of the delivery; the ids of the rows really inserted."""
     for event in events:
         if len(event.event_id) > _EVENT_ID_MAX:
             raise MalformedPayload("The event id is too long.")
     connection = connections[router.db_for_write(WebhookEvent)]
+    if window_hours > 0:
+        return _insert_events_windowed(
+            connection=connection,
+            endpoint_id=endpoint_id,
+            events=events,
+            headers=headers,
+            received_at=received_at,
+            window_hours=window_hours,
+        )
     fields = _insert_fields()
     params: list[Any] = []
     for event in events:
-        occurred_at = (
-            datetime.fromtimestamp(event.occurred_at, tz=UTC)
-            if event.occurred_at is not None
-            else None
-        )
-        values = (
-            endpoint_id,
-            event.event_id,
-            event.event_type[:_EVENT_TYPE_MAX],
-            event.body,
-            headers,
-            received_at,
-            occurred_at,
-            WebhookEvent.Status.PENDING.value,
-            0,
-            received_at,
-            "",
+        values = _event_values(
+            endpoint_id=endpoint_id, event=event, headers=headers, received_at=received_at
         )
         params.extend(
             field.get_db_prep_save(value, connection)
@@ -139,6 +148,105 @@ def _insert_events(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
+
+
+def _event_values(
+    *, endpoint_id: int, event: ParsedEvent, headers: dict[str, str], received_at: datetime
+) -> tuple[Any, ...]:
+    """The values of `_INSERT_FIELDS` for one event."""
+    occurred_at = (
+        datetime.fromtimestamp(event.occurred_at, tz=UTC) if event.occurred_at is not None else None
+    )
+    return (
+        endpoint_id,
+        event.event_id,
+        event.event_type[:_EVENT_TYPE_MAX],
+        event.body,
+        headers,
+        received_at,
+        occurred_at,
+        WebhookEvent.Status.PENDING.value,
+        0,
+        received_at,
+        "",
+    )
+
+
+def body_keys(body: bytes, *, window_hours: int, received_at: datetime) -> tuple[str, str]:
+    """The body key of this bucket (stored) and of the previous one (looked up as well)."""
+    digest = hashlib.sha256(body).hexdigest()
+    bucket = int(received_at.timestamp() // (window_hours * 3600))
+    return f"{digest}:{window_hours}:{bucket}", f"{digest}:{window_hours}:{bucket - 1}"
+
+
+def _insert_events_windowed(
+    *,
+    connection: Any,
+    endpoint_id: int,
+    events: list[ParsedEvent],
+    headers: dict[str, str],
+    received_at: datetime,
+    window_hours: int,
+) -> list[int]:
+    """The INSERT of endpoints with a duplicate-body window (one statement, see the module)."""
+    fields = (*_insert_fields(), _body_key_field())
+    date_field = WebhookEvent._meta.get_field("received_at")
+    cutoff = date_field.get_db_prep_save(received_at - timedelta(hours=window_hours), connection)
+    params: list[Any] = []
+    for event in events:
+        current, previous = body_keys(
+            event.body, window_hours=window_hours, received_at=received_at
+        )
+        values = (
+            *_event_values(
+                endpoint_id=endpoint_id, event=event, headers=headers, received_at=received_at
+            ),
+            current,
+        )
+        params.extend(
+            field.get_db_prep_save(value, connection)
+            for field, value in zip(fields, values, strict=True)
+        )
+        params.extend([endpoint_id, current, previous, cutoff])
+    sql = _windowed_insert_sql(connection.alias, connection.vendor, len(events))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+@lru_cache(maxsize=1)
+def _body_key_field() -> Field:
+    field: Field = WebhookEvent._meta.get_field("body_key")
+    return field
+
+
+@lru_cache(maxsize=64)
+def _windowed_insert_sql(alias: str, vendor: str, rows: int) -> str:
+    """`INSERT … SELECT <row> WHERE NOT EXISTS (…) UNION ALL …` for `rows` events."""
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    meta = WebhookEvent._meta
+    table = quote(meta.db_table)
+    fields = (*_insert_fields(), _body_key_field())
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    # PostgreSQL types the literals of a UNION as text: cast each to its column's type.
+    placeholders = ", ".join(
+        f"CAST(%s AS {f.db_type(connection)})" if vendor == "postgresql" else "%s" for f in fields
+    )
+    exists = (
+        f"SELECT 1 FROM {table} AS {quote('seen')} WHERE {quote('seen')}.{quote('endpoint_id')}"  # noqa: S608  # nosec B608
+        f" = %s AND {quote('seen')}.{quote('body_key')} IN (%s, %s)"
+        f" AND {quote('seen')}.{quote('received_at')} >= %s"
+    )
+    row_sql = f"SELECT {placeholders} WHERE NOT EXISTS ({exists})"
+    return (
+        # Identifiers come from model metadata; every value is a query parameter.
+        f"INSERT INTO {table} ({columns}) "  # nosec B608
+        + " UNION ALL ".join([row_sql] * rows)
+        # No conflict target: a duplicate event id and a body key taken in this bucket (a
+        # concurrent replay) are both skipped.
+        + f" ON CONFLICT DO NOTHING RETURNING {quote(str(meta.pk.column))}"
+    )
 
 
 @lru_cache(maxsize=1)

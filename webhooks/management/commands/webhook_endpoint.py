@@ -17,6 +17,29 @@ from webhooks.selectors import webhook_endpoint_list, webhook_endpoint_url
 from webhooks.services import webhook_endpoint_create, webhook_secret_add
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+# Model field -> the option that sets it here, so a refusal names what the caller typed.
+_FIELD_OPTIONS = {
+    "options": "--options",
+    "public_key": "--public-key",
+    "secret": "--secret",
+    "tolerance_seconds": "--tolerance",
+    "max_body_bytes": "--max-body-bytes",
+    "duplicate_body_window_hours": "--duplicate-body-window-hours",
+    "slug": "--slug",
+    "provider": "--provider",
+}
+
+
+def _refusal(exc: ValidationError) -> CommandError:
+    """`--field: message` for each refused setting (the model's `clean()` names the field)."""
+    if not hasattr(exc, "error_dict"):
+        return CommandError(" ".join(exc.messages))
+    lines = [
+        f"{_FIELD_OPTIONS.get(field, field)}: {message}"
+        for field, errors in exc.message_dict.items()
+        for message in errors
+    ]
+    return CommandError("; ".join(lines))
 
 
 class Command(BaseCommand):
@@ -53,6 +76,15 @@ class Command(BaseCommand):
         create.add_argument("--tolerance", type=int, default=None, help="Seconds (default 300).")
         create.add_argument(
             "--max-body-bytes", type=int, default=None, help="Bytes (default 1 MiB)."
+        )
+        create.add_argument(
+            "--duplicate-body-window-hours",
+            type=int,
+            default=None,
+            help=(
+                "Store an identical body received within N hours once (0 = off; default 24 for "
+                "GitHub, Shopify and Twilio, whose signatures cover no timestamp or id, else 0)."
+            ),
         )
         create.add_argument("--base-url", default="", help="Base URL to print the full URL with.")
 
@@ -102,9 +134,12 @@ class Command(BaseCommand):
                 options=extra,
                 tolerance_seconds=options["tolerance"],
                 max_body_bytes=options["max_body_bytes"],
+                duplicate_body_window_hours=options["duplicate_body_window_hours"],
             )
-        except (ValidationError, UnknownProvider) as exc:
-            raise CommandError(str(exc)) from exc
+        except ValidationError as exc:
+            raise _refusal(exc) from exc
+        except UnknownProvider as exc:
+            raise CommandError(f"--provider: unknown provider {exc}.") from exc
         endpoint = created.endpoint
         url = webhook_endpoint_url(endpoint=endpoint, base_url=self._base(options))
         self.stdout.write(f"Created {endpoint.provider} endpoint {endpoint.slug}")
@@ -144,6 +179,8 @@ class Command(BaseCommand):
                 value=options["secret"] or None,
                 retire_others=options["retire_old"],
             )
+        except ValidationError as exc:
+            raise _refusal(exc) from exc
         except WebhookConfigurationError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"Added a secret to {endpoint.slug}; retired {rotated.retired}.")
