@@ -13,10 +13,23 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+# Liaison's own defaults live in each app's conf.py; only the few this file needs to build
+# something (the beat schedule) are imported, never repeated.
+from integrations.ops import conf as ops_conf
+from oauth_accounts import conf as oauth_conf
+from oauth_accounts.settings_defaults import (
+    LIAISON_AUTHENTICATION_BACKENDS,
+    LIAISON_SOCIAL_AUTH_PIPELINE,
+    LIAISON_URL_NAMESPACE,
+)
+from webhooks import conf as webhooks_conf
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -25,6 +38,27 @@ if os.environ.get("LIAISON_READ_DOT_ENV", "1") != "0" and (BASE_DIR / ".env").is
     env.read_env(str(BASE_DIR / ".env"), overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
+
+
+def _from_env(read: Callable[[str], Any], *names: str) -> dict[str, Any]:
+    """The settings among `names` that the environment sets, read with `read`.
+
+    For Liaison's app settings: a variable that is absent (or empty, for anything but text) is
+    left out, so the app's own `conf.py` default applies and this file repeats none of them.
+    """
+    values: dict[str, Any] = {}
+    for name in names:
+        raw = env.ENVIRON.get(name)
+        if raw is None or (read != env.str and not raw.strip()):
+            continue
+        values[name] = read(name)
+    return values
+
+
+def _int_list(name: str) -> list[int | str]:
+    """Comma-separated integers; an item that is not one is kept as text, so the system check
+    (`liaison_webhooks.E001`) names the setting instead of the import failing."""
+    return [int(v) if v.strip().isdigit() else v for v in env.list(name)]
 
 
 def _required_secret(name: str, *, dev_fallback: str | None) -> str:
@@ -234,74 +268,69 @@ REST_FRAMEWORK = {
 
 # --- webhooks --------------------------------------------------------------------------------
 
-# Scheme and host providers post to, e.g. https://hooks.example.com (Twilio signs the full
-# URL; the admin shows it). Empty: built from the request (Django's proxy settings apply).
-WEBHOOKS_PUBLIC_BASE_URL: str = env.str("WEBHOOKS_PUBLIC_BASE_URL", default="")
-# Seconds between failed attempts; past the last one an event is dead (≈ 3 days in all).
-WEBHOOKS_RETRY_SCHEDULE: list[int] = [
-    int(v)
-    for v in env.list(
-        "WEBHOOKS_RETRY_SCHEDULE",
-        default=["60", "300", "1800", "7200", "21600", "43200", "86400", "86400"],
-    )
-]
-# A claimed event still `processing` after this many seconds is stuck (its worker died).
-WEBHOOKS_PROCESSING_LEASE_SECONDS = env.int("WEBHOOKS_PROCESSING_LEASE_SECONDS", default=900)
-# A `pending` event older than this is re-enqueued (its enqueue was lost).
-WEBHOOKS_PENDING_GRACE_SECONDS = env.int("WEBHOOKS_PENDING_GRACE_SECONDS", default=300)
-WEBHOOKS_DISPATCH_INTERVAL_SECONDS = env.int("WEBHOOKS_DISPATCH_INTERVAL_SECONDS", default=60)
-WEBHOOKS_DISPATCH_BATCH_SIZE = env.int("WEBHOOKS_DISPATCH_BATCH_SIZE", default=500)
-WEBHOOKS_ENDPOINT_CACHE_SECONDS = env.int("WEBHOOKS_ENDPOINT_CACHE_SECONDS", default=300)
-# Each process also keeps its own copy this long (other processes see a change this late).
-WEBHOOKS_ENDPOINT_LOCAL_CACHE_SECONDS = env.float(
-    "WEBHOOKS_ENDPOINT_LOCAL_CACHE_SECONDS", default=5.0
-)
-WEBHOOKS_VERIFICATION_FAILURES_KEPT = env.int("WEBHOOKS_VERIFICATION_FAILURES_KEPT", default=50)
+# Only what the environment sets; every default is in webhooks/conf.py (README: "Settings
+# reference"). WEBHOOKS_PUBLIC_BASE_URL: scheme and host providers post to (Twilio signs the
+# full URL). WEBHOOKS_RETRY_SCHEDULE: seconds between failed attempts, comma-separated.
+_webhooks = {
+    **_from_env(env.str, "WEBHOOKS_PUBLIC_BASE_URL"),
+    **_from_env(_int_list, "WEBHOOKS_RETRY_SCHEDULE"),
+    **_from_env(
+        env.int,
+        "WEBHOOKS_PROCESSING_LEASE_SECONDS",
+        "WEBHOOKS_PENDING_GRACE_SECONDS",
+        "WEBHOOKS_DISPATCH_INTERVAL_SECONDS",
+        "WEBHOOKS_DISPATCH_BATCH_SIZE",
+        "WEBHOOKS_ENDPOINT_CACHE_SECONDS",
+        "WEBHOOKS_VERIFICATION_FAILURES_KEPT",
+        "WEBHOOKS_LAST_ERROR_MAX_CHARS",
+    ),
+    **_from_env(
+        env.float, "WEBHOOKS_ENDPOINT_LOCAL_CACHE_SECONDS", "WEBHOOKS_TEST_DELIVERY_TIMEOUT"
+    ),
+    **_from_env(env.list, "WEBHOOKS_PROVIDERS", "WEBHOOKS_HANDLER_MODULES"),
+}
+globals().update(_webhooks)
 CELERY_BEAT_SCHEDULE["webhooks-dispatch-due"] = {
     "task": "webhooks.tasks.webhook_events_dispatch_due_task",
-    "schedule": float(WEBHOOKS_DISPATCH_INTERVAL_SECONDS),
+    "schedule": float(
+        _webhooks.get(
+            "WEBHOOKS_DISPATCH_INTERVAL_SECONDS", webhooks_conf.DEFAULT_DISPATCH_INTERVAL_SECONDS
+        )
+    ),
 }
 
 # --- payments and email (Stripe, SendGrid) ---------------------------------------------------
 
-# Unset: every Stripe call fails with "STRIPE_SECRET_KEY not set" (nothing is attempted).
-STRIPE_SECRET_KEY: str = env.str("STRIPE_SECRET_KEY", default="")
-# Pinned: the version this code reads and writes (see integrations/payments/conf.py, README).
-STRIPE_API_VERSION: str = env.str("STRIPE_API_VERSION", default="2026-10-28.endive")
-# The SDK's own retries (with the call's idempotency key); StripeClient makes none by default.
-STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
-STRIPE_CONNECT_TIMEOUT = env.float("STRIPE_CONNECT_TIMEOUT", default=5.0)
-STRIPE_READ_TIMEOUT = env.float("STRIPE_READ_TIMEOUT", default=30.0)
-# Confirmation / failure emails from the payment_intent webhooks.
-PAYMENTS_SEND_EMAILS = env.bool("PAYMENTS_SEND_EMAILS", default=True)
-# Unset: messages are recorded and printed to the console; nothing leaves the machine.
-SENDGRID_API_KEY: str = env.str("SENDGRID_API_KEY", default="")
-# SendGrid validates but does not deliver (staging).
-SENDGRID_SANDBOX_MODE = env.bool("SENDGRID_SANDBOX_MODE", default=False)
-# Celery retries of a queued message whose send failed transiently.
-SENDGRID_SEND_MAX_RETRIES = env.int("SENDGRID_SEND_MAX_RETRIES", default=5)
+# Only what the environment sets; defaults in integrations/payments/conf.py and
+# integrations/email/conf.py. Without STRIPE_SECRET_KEY every Stripe call fails with
+# "STRIPE_SECRET_KEY not set"; without SENDGRID_API_KEY messages are recorded and printed.
+globals().update(
+    {
+        **_from_env(env.str, "STRIPE_SECRET_KEY", "STRIPE_API_VERSION", "SENDGRID_API_KEY"),
+        **_from_env(env.int, "STRIPE_MAX_NETWORK_RETRIES", "SENDGRID_SEND_MAX_RETRIES"),
+        **_from_env(env.float, "STRIPE_CONNECT_TIMEOUT", "STRIPE_READ_TIMEOUT"),
+        **_from_env(env.bool, "PAYMENTS_SEND_EMAILS", "SENDGRID_SANDBOX_MODE"),
+    }
+)
+# Django's own email settings; the reference project sends through SendGrid.
 DEFAULT_FROM_EMAIL: str = env.str("DEFAULT_FROM_EMAIL", default="Liaison <noreply@localhost>")
 SERVER_EMAIL: str = env.str("SERVER_EMAIL", default="") or DEFAULT_FROM_EMAIL
 EMAIL_BACKEND: str = env.str("EMAIL_BACKEND", default="integrations.email.backend.SendGridBackend")
 
 # --- outbound HTTP: retries, circuit breakers, rate limiters (integrations.outbound) ---------
 
-# Per-service overrides and additions, as JSON: {"service": {"option": value}}. Built in:
-# stripe, sendgrid, google, github, oidc. A service not built in must be declared here (an
-# empty {} gives it the defaults and absolute https URLs only). Options: base_url,
-# connect_timeout, read_timeout, retries, backoff_base, backoff_cap, retry_after_max,
-# idempotency_header, request_id_headers, breaker_fail_max, breaker_reset_timeout,
-# breaker_success_threshold, breaker_window, breaker_min_calls, breaker_failure_rate,
-# limiter_capacity, limiter_refill_rate, limiter_max_wait (see integrations/resilience/config.py).
-INTEGRATIONS_SERVICES: dict[str, dict[str, object]] = env.json("INTEGRATIONS_SERVICES", default={})
-# The same options as defaults for every service (below the built-in per-service values).
-INTEGRATIONS_HTTP_DEFAULTS: dict[str, object] = env.json("INTEGRATIONS_HTTP_DEFAULTS", default={})
-# Prefix of the Redis keys holding breaker, limiter and metrics state.
-INTEGRATIONS_STATE_PREFIX = env.str("INTEGRATIONS_STATE_PREFIX", default="liaison:integrations")
-# How far back integrations.outbound.health.snapshot() looks, in seconds (whole minutes).
-INTEGRATIONS_METRICS_WINDOW_SECONDS = env.int("INTEGRATIONS_METRICS_WINDOW_SECONDS", default=900)
-# After Redis failed, seconds of in-process breaker/limiter state before trying Redis again.
-INTEGRATIONS_REDIS_RETRY_SECONDS = env.float("INTEGRATIONS_REDIS_RETRY_SECONDS", default=10.0)
+# Only what the environment sets; defaults in integrations/outbound/conf.py.
+# INTEGRATIONS_SERVICES: JSON {"service": {"option": value}} (built in: stripe, sendgrid,
+# google, github, oidc; options: integrations/outbound/resilience/config.py, checked by
+# `manage.py check`). INTEGRATIONS_HTTP_DEFAULTS: the same options for every service.
+globals().update(
+    {
+        **_from_env(env.json, "INTEGRATIONS_SERVICES", "INTEGRATIONS_HTTP_DEFAULTS"),
+        **_from_env(env.str, "INTEGRATIONS_STATE_PREFIX"),
+        **_from_env(env.int, "INTEGRATIONS_METRICS_WINDOW_SECONDS"),
+        **_from_env(env.float, "INTEGRATIONS_REDIS_RETRY_SECONDS"),
+    }
+)
 # Every console log line goes through the credential-redacting filter.
 LOGGING.setdefault("filters", {})["redact_secrets"] = {  # type: ignore[index]
     "()": "integrations.core.redaction.RedactingFilter"
@@ -310,47 +339,49 @@ LOGGING["handlers"]["console"].setdefault("filters", []).append("redact_secrets"
 
 # --- OAuth account linking (oauth_accounts) --------------------------------------------------
 
-# A provider is enabled when its client id and secret are set (OIDC also needs the issuer).
-# Callback URL to register at each provider: <site>/oauth/complete/<google|github|oidc>/
-# (`manage.py oauth_providers` prints them).
-OAUTH_GOOGLE_CLIENT_ID: str = env.str("OAUTH_GOOGLE_CLIENT_ID", default="")
-OAUTH_GOOGLE_CLIENT_SECRET: str = env.str("OAUTH_GOOGLE_CLIENT_SECRET", default="")
-OAUTH_GOOGLE_SCOPES: list[str] = env.list("OAUTH_GOOGLE_SCOPES", default=[])
-OAUTH_GITHUB_CLIENT_ID: str = env.str("OAUTH_GITHUB_CLIENT_ID", default="")
-OAUTH_GITHUB_CLIENT_SECRET: str = env.str("OAUTH_GITHUB_CLIENT_SECRET", default="")
-OAUTH_GITHUB_SCOPES: list[str] = env.list(
-    "OAUTH_GITHUB_SCOPES", default=["read:user", "user:email"]
-)
-OAUTH_OIDC_ISSUER: str = env.str("OAUTH_OIDC_ISSUER", default="")
-OAUTH_OIDC_CLIENT_ID: str = env.str("OAUTH_OIDC_CLIENT_ID", default="")
-OAUTH_OIDC_CLIENT_SECRET: str = env.str("OAUTH_OIDC_CLIENT_SECRET", default="")
-OAUTH_OIDC_SCOPES: list[str] = env.list("OAUTH_OIDC_SCOPES", default=["openid", "profile", "email"])
-OAUTH_OIDC_TITLE: str = env.str("OAUTH_OIDC_TITLE", default="OpenID Connect")
-OAUTH_REFRESH_MARGIN_SECONDS = env.int("OAUTH_REFRESH_MARGIN_SECONDS", default=300)
-OAUTH_IDLE_REFRESH_DAYS = env.int("OAUTH_IDLE_REFRESH_DAYS", default=30)
-OAUTH_REFRESH_MAX_FAILURES = env.int("OAUTH_REFRESH_MAX_FAILURES", default=5)
-OAUTH_REFRESH_BACKOFF_SECONDS = env.int("OAUTH_REFRESH_BACKOFF_SECONDS", default=60)
-OAUTH_REFRESH_BACKOFF_CAP_SECONDS = env.int("OAUTH_REFRESH_BACKOFF_CAP_SECONDS", default=21_600)
-OAUTH_LOGIN_WITH_PROVIDER = env.bool("OAUTH_LOGIN_WITH_PROVIDER", default=False)
-OAUTH_PUBLIC_BASE_URL: str = env.str("OAUTH_PUBLIC_BASE_URL", default="")
-OAUTH_REFRESH_EVERY_MINUTES = env.int("OAUTH_REFRESH_EVERY_MINUTES", default=5)
+# Only what the environment sets; defaults in oauth_accounts/conf.py. A provider is enabled
+# when its client id and secret are set (OIDC also needs the issuer). Callback URL to register
+# at each provider: <site>/oauth/complete/<google|github|oidc>/ (`manage.py oauth_providers`).
+_oauth = {
+    **_from_env(
+        env.str,
+        "OAUTH_GOOGLE_CLIENT_ID",
+        "OAUTH_GOOGLE_CLIENT_SECRET",
+        "OAUTH_GITHUB_CLIENT_ID",
+        "OAUTH_GITHUB_CLIENT_SECRET",
+        "OAUTH_OIDC_ISSUER",
+        "OAUTH_OIDC_CLIENT_ID",
+        "OAUTH_OIDC_CLIENT_SECRET",
+        "OAUTH_OIDC_TITLE",
+        "OAUTH_OIDC_PROMPT",
+        "OAUTH_PUBLIC_BASE_URL",
+    ),
+    **_from_env(
+        env.json,
+        "OAUTH_GOOGLE_AUTH_EXTRA_ARGUMENTS",
+        "OAUTH_GITHUB_AUTH_EXTRA_ARGUMENTS",
+        "OAUTH_OIDC_AUTH_EXTRA_ARGUMENTS",
+    ),
+    **_from_env(env.list, "OAUTH_GOOGLE_SCOPES", "OAUTH_GITHUB_SCOPES", "OAUTH_OIDC_SCOPES"),
+    **_from_env(
+        env.int,
+        "OAUTH_REFRESH_MARGIN_SECONDS",
+        "OAUTH_IDLE_REFRESH_DAYS",
+        "OAUTH_REFRESH_MAX_FAILURES",
+        "OAUTH_REFRESH_BACKOFF_SECONDS",
+        "OAUTH_REFRESH_BACKOFF_CAP_SECONDS",
+        "OAUTH_REFRESH_EVERY_MINUTES",
+        "OAUTH_REFRESH_LEASE_SECONDS",
+    ),
+    **_from_env(env.float, "OAUTH_REFRESH_WAIT_SECONDS"),
+    **_from_env(env.bool, "OAUTH_LOGIN_WITH_PROVIDER"),
+}
+globals().update(_oauth)
 
-AUTHENTICATION_BACKENDS = [
-    *AUTHENTICATION_BACKENDS,
-    "oauth_accounts.backends.google.GoogleBackend",
-    "oauth_accounts.backends.github.GitHubBackend",
-    "oauth_accounts.backends.oidc.OIDCBackend",
-]
-SOCIAL_AUTH_URL_NAMESPACE = "liaison_oauth"
-SOCIAL_AUTH_PIPELINE = (
-    "social_core.pipeline.social_auth.social_details",
-    "social_core.pipeline.social_auth.social_uid",
-    "social_core.pipeline.social_auth.auth_allowed",
-    "social_core.pipeline.social_auth.social_user",
-    "oauth_accounts.pipeline.require_user",
-    "social_core.pipeline.social_auth.associate_user",
-    "oauth_accounts.pipeline.store_tokens",
-)
+# What a host project must add for oauth_accounts (checked by `manage.py check`).
+AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, *LIAISON_AUTHENTICATION_BACKENDS]
+SOCIAL_AUTH_URL_NAMESPACE = LIAISON_URL_NAMESPACE
+SOCIAL_AUTH_PIPELINE = LIAISON_SOCIAL_AUTH_PIPELINE
 SOCIAL_AUTH_LOGIN_REDIRECT_URL = "/connections/"
 SOCIAL_AUTH_NEW_ASSOCIATION_REDIRECT_URL = "/connections/"
 SOCIAL_AUTH_LOGIN_ERROR_URL = "/connections/"
@@ -359,7 +390,8 @@ SOCIAL_AUTH_ALLOWED_REDIRECT_HOSTS: list[str] = []
 SOCIAL_AUTH_REDIRECT_IS_HTTPS = env.bool("SOCIAL_AUTH_REDIRECT_IS_HTTPS", default=False)
 CELERY_BEAT_SCHEDULE["oauth-accounts-refresh-due-tokens"] = {
     "task": "oauth_accounts.refresh_due_tokens",
-    "schedule": OAUTH_REFRESH_EVERY_MINUTES * 60.0,
+    "schedule": 60.0
+    * _oauth.get("OAUTH_REFRESH_EVERY_MINUTES", oauth_conf.DEFAULT_REFRESH_EVERY_MINUTES),
 }
 
 # --- staff API and OpenAPI schema (drf-spectacular) -----------------------------------------
@@ -392,16 +424,22 @@ SPECTACULAR_SETTINGS = {
 
 # "<count>/<s|m|h|d>"; empty switches a limit off. Counted in the default cache (shared through
 # Redis when REDIS_URL is set); while the cache is unreachable the limits are skipped (logged)
-# rather than failing every request (integrations/ratelimits.py).
-# Login POSTs (/accounts/login/ and /admin/login/ share the counters): per client IP, and per
-# submitted username whatever the IP.
-RATELIMIT_LOGIN: str = env.str("RATELIMIT_LOGIN", default="10/m")
-RATELIMIT_LOGIN_USERNAME: str = env.str("RATELIMIT_LOGIN_USERNAME", default="30/h")
-# Starting an OAuth connection (POST /oauth/login/<provider>/), per user (or IP).
-RATELIMIT_CONNECT: str = env.str("RATELIMIT_CONNECT", default="20/m")
-# The API (DRF throttles): anonymous requests per IP, authenticated requests per user.
-RATELIMIT_API_ANON: str = env.str("RATELIMIT_API_ANON", default="60/m")
-RATELIMIT_API_USER: str = env.str("RATELIMIT_API_USER", default="600/m")
+# rather than failing every request (integrations/core/ratelimits.py). Only what the
+# environment sets; the defaults are integrations/core/conf.py's DEFAULT_RATE_LIMITS.
+# RATELIMIT_LOGIN / RATELIMIT_LOGIN_USERNAME: login POSTs per client IP / per username and IP;
+# RATELIMIT_CONNECT: starting an OAuth connection, per user (or IP); RATELIMIT_API_ANON /
+# RATELIMIT_API_USER: the API (DRF throttles), per IP / per user.
+globals().update(
+    _from_env(
+        env.str,
+        "RATELIMIT_LOGIN",
+        "RATELIMIT_LOGIN_USERNAME",
+        "RATELIMIT_CONNECT",
+        "RATELIMIT_API_ANON",
+        "RATELIMIT_API_USER",
+    )
+)
+# django-ratelimit's own settings:
 # The request.META key holding the client IP. Behind a reverse proxy that sets it, e.g.
 # HTTP_X_REAL_IP; the default REMOTE_ADDR would count every client as the proxy.
 RATELIMIT_IP_META_KEY: str = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
@@ -438,26 +476,35 @@ MIDDLEWARE = [*MIDDLEWARE, "integrations.core.csp.CSPMiddleware"]
 
 # --- operations: health dashboard, alerts, metrics, structured logs (integrations.ops)
 
-# Alert thresholds (dashboard, admin index, `manage.py integrations_health`, /metrics).
-ALERT_OUTBOUND_ERROR_RATE = env.float("ALERT_OUTBOUND_ERROR_RATE", default=0.05)
-ALERT_OUTBOUND_MIN_ATTEMPTS = env.int("ALERT_OUTBOUND_MIN_ATTEMPTS", default=20)
-ALERT_VERIFICATION_FAILURES_PER_HOUR = env.int("ALERT_VERIFICATION_FAILURES_PER_HOUR", default=10)
-ALERT_OAUTH_REFRESH_FAILURES = env.int("ALERT_OAUTH_REFRESH_FAILURES", default=1)
-ALERT_OAUTH_RECONNECT_WINDOW_HOURS = env.int("ALERT_OAUTH_RECONNECT_WINDOW_HOURS", default=24)
-ALERT_WEBHOOK_LAG_SECONDS = env.int("ALERT_WEBHOOK_LAG_SECONDS", default=300)
-ALERT_WEBHOOK_DEAD_EVENTS = env.int("ALERT_WEBHOOK_DEAD_EVENTS", default=1)
-# E-mail ADMINS (through EMAIL_BACKEND, i.e. SendGrid) on every alert raised or cleared.
-ALERT_EMAIL_ADMINS = env.bool("ALERT_EMAIL_ADMINS", default=False)
+# Only what the environment sets; defaults in integrations/ops/conf.py. Alert thresholds
+# (dashboard, admin index, `manage.py integrations_health`, /metrics); ALERT_EMAIL_ADMINS
+# e-mails ADMINS (through EMAIL_BACKEND) on every alert raised or cleared. /metrics is
+# allowed with "Authorization: Bearer <METRICS_TOKEN>" or from METRICS_ALLOWED_IPS
+# (addresses or CIDR networks); with neither set, loopback clients only.
+_ops = {
+    **_from_env(env.float, "ALERT_OUTBOUND_ERROR_RATE"),
+    **_from_env(
+        env.int,
+        "ALERT_OUTBOUND_MIN_ATTEMPTS",
+        "ALERT_VERIFICATION_FAILURES_PER_HOUR",
+        "ALERT_OAUTH_REFRESH_FAILURES",
+        "ALERT_OAUTH_RECONNECT_WINDOW_HOURS",
+        "ALERT_WEBHOOK_LAG_SECONDS",
+        "ALERT_WEBHOOK_DEAD_EVENTS",
+        "ALERTS_CHECK_INTERVAL_SECONDS",
+    ),
+    **_from_env(env.bool, "ALERT_EMAIL_ADMINS"),
+    **_from_env(env.str, "METRICS_TOKEN"),
+    **_from_env(env.list, "METRICS_ALLOWED_IPS"),
+}
+globals().update(_ops)
 ADMINS: list[tuple[str, str]] = [("", address) for address in env.list("ADMINS", default=[])]
-ALERTS_CHECK_INTERVAL_SECONDS = env.int("ALERTS_CHECK_INTERVAL_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE["integrations-health-check"] = {
     "task": "integrations.ops.health_check",
-    "schedule": float(ALERTS_CHECK_INTERVAL_SECONDS),
+    "schedule": float(
+        _ops.get("ALERTS_CHECK_INTERVAL_SECONDS", ops_conf.DEFAULT_ALERTS_CHECK_INTERVAL_SECONDS)
+    ),
 }
-# /metrics: allowed with "Authorization: Bearer <METRICS_TOKEN>" or from METRICS_ALLOWED_IPS
-# (addresses or CIDR networks); with neither set, loopback clients only.
-METRICS_TOKEN: str = env.str("METRICS_TOKEN", default="")
-METRICS_ALLOWED_IPS: list[str] = env.list("METRICS_ALLOWED_IPS", default=[])
 # Log lines as JSON objects (one per line) or plain text; JSON unless DEBUG.
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 if LOG_FORMAT not in ("json", "plain"):
@@ -482,3 +529,36 @@ for _handler in LOGGING["handlers"].values():  # type: ignore[attr-defined]
         _handler["formatter"] = LOG_FORMAT
 # Workers keep Django's LOGGING (JSON lines with request ids) instead of Celery's own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- production serving and abuse limits (issue 18) ---------------------------------------
+
+# Login limits, checked in this order (a request refused by one is not counted by the next):
+# RATELIMIT_LOGIN per client IP (above); RATELIMIT_LOGIN_USERNAME now per username *and*
+# client IP, so a flood against a username from elsewhere cannot lock its owner out; and a
+# much higher ceiling per username from every IP together. Shared by every process through
+# the cache (Redis when REDIS_URL is set; without it, per process: run one web process).
+# RATELIMIT_LOGIN_USERNAME_GLOBAL is that ceiling (default 300/h).
+# Password reset POSTs (/accounts/password_reset/): RATELIMIT_PASSWORD_RESET per client IP
+# (default 20/h), RATELIMIT_PASSWORD_RESET_EMAIL per submitted address (default 5/h;
+# case-insensitive, whether or not an account has it, so a 429 reveals nothing).
+# Only what the environment sets; the defaults are integrations/core/conf.py's.
+globals().update(
+    _from_env(
+        env.str,
+        "RATELIMIT_LOGIN_USERNAME_GLOBAL",
+        "RATELIMIT_PASSWORD_RESET",
+        "RATELIMIT_PASSWORD_RESET_EMAIL",
+    )
+)
+# Static files (admin, Swagger UI) served by the app with DEBUG=0: run `manage.py collectstatic`
+# (into STATIC_ROOT) at deploy time; WhiteNoise serves them with long cache lifetimes.
+MIDDLEWARE = [
+    *MIDDLEWARE[: MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1],
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    *MIDDLEWARE[MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1 :],
+]
+# Never-cache headers on every API (DRF) and JSON answer (integrations/core/middleware.py).
+MIDDLEWARE = [*MIDDLEWARE, "integrations.core.middleware.NoStoreMiddleware"]
+# /metrics (see METRICS_TOKEN and METRICS_ALLOWED_IPS above) is off until one of them is set;
+# loopback clients are trusted only with DEBUG=1 (a same-host proxy makes everyone loopback).
+# /healthz shows its checks only to staff and to requests with the metrics token.

@@ -31,3 +31,7 @@ CELERY_TASK_ALWAYS_EAGER = os.environ.get("LIAISON_TEST_CELERY_EAGER", "1") != "
 # tests/security sets real rates with the `settings` fixture (rates are read per request).
 RATELIMIT_LOGIN = RATELIMIT_LOGIN_USERNAME = RATELIMIT_CONNECT = "100000/m"
 RATELIMIT_API_ANON = RATELIMIT_API_USER = "100000/m"
+# Static files straight from the apps (the suite never runs collectstatic): WhiteNoise looks
+# them up per request instead of indexing a STATIC_ROOT that does not exist.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -4,6 +4,14 @@ Thin: size and method checks, then `webhook_delivery_ingest`. 2xx only after the
 stored (a duplicate of a stored one too); 4xx for a rejected delivery (nothing stored); 5xx
 only when it could not be stored (or the endpoint cannot verify anything yet), so the provider
 retries.
+
+Bodies: never more than the endpoint's limit + 1 bytes are read, whatever the sender declares.
+A chunked body (`Transfer-Encoding: chunked`, no `Content-Length`) is read from the server's
+terminated input stream (gunicorn sets `wsgi.input_terminated`; Django's own request stream
+would read it as empty), or refused with 411 where the server cannot end it. A body shorter
+than its `Content-Length` (the client stopped, or the server cut a slow one off) is refused as
+incomplete, never verified. Every rejection is counted, with its declared size clamped to what
+the failure log can store.
 """
 
 from __future__ import annotations
@@ -34,6 +42,15 @@ from webhooks.services import (
 logger = logging.getLogger(__name__)
 
 _FORM = "application/x-www-form-urlencoded"
+# The largest `body_size` the failure log stores (PositiveIntegerField on every database).
+BODY_SIZE_MAX = 2**31 - 1
+
+
+class LengthRequired(DeliveryRejected):
+    """A chunked body this server cannot read to its end (no terminated input stream)."""
+
+    status_code = 411
+    reason = "length_required"
 
 
 # CSRF: providers sign their deliveries instead. CSP: the answers are JSON for machines, never
@@ -57,7 +74,7 @@ def receive_webhook(request: HttpRequest, slug: str) -> HttpResponse:
             reason=exc.reason,
             detail=str(exc),
             remote_addr=request.META.get("REMOTE_ADDR"),
-            body_size=_declared_length(request) or 0,
+            body_size=_recorded_size(request),
         )
         logger.info("webhook_delivery_rejected", extra={"endpoint": slug, "reason": exc.reason})
         return JsonResponse({"error": exc.reason, "detail": str(exc)}, status=exc.status_code)
@@ -85,16 +102,39 @@ def _declared_length(request: HttpRequest) -> int | None:
         return None
 
 
-def _read_delivery(request: HttpRequest, endpoint: EndpointConfig) -> IncomingDelivery:
-    """The raw delivery, refusing an oversized body before reading it whole."""
-    limit = endpoint.max_body_bytes
+def _recorded_size(request: HttpRequest) -> int:
+    """The declared size as the failure log can store it (an absurd one is clamped, issue 18)."""
+    return min(max(_declared_length(request) or 0, 0), BODY_SIZE_MAX)
+
+
+def _is_chunked(request: HttpRequest) -> bool:
+    return "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+
+
+def _read_body(request: HttpRequest, limit: int) -> bytes:
+    """At most `limit` bytes of body; PayloadTooLarge past it, never reading more than limit+1."""
     declared = _declared_length(request)
     if declared is not None and declared > limit:
         raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
-    # Never more than limit + 1 bytes, whatever the sender claims.
-    body = request.read(limit + 1)
+    environ = getattr(request, "environ", None)  # WSGI only; ASGI hands over the whole body
+    if declared is None and _is_chunked(request) and environ is not None:
+        if not environ.get("wsgi.input_terminated"):
+            raise LengthRequired("Send a Content-Length: this server cannot end a chunked body.")
+        body = environ["wsgi.input"].read(limit + 1)
+    else:
+        body = request.read(limit + 1)
     if len(body) > limit:
         raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+    if declared is not None and len(body) < declared:
+        raise MalformedPayload(
+            "The body ended before its Content-Length.", reason="body_incomplete"
+        )
+    return body
+
+
+def _read_delivery(request: HttpRequest, endpoint: EndpointConfig) -> IncomingDelivery:
+    """The raw delivery, refusing an oversized body before reading it whole."""
+    body = _read_body(request, endpoint.max_body_bytes)
     content_type = request.content_type or ""
     form: dict[str, list[str]] = {}
     if content_type == _FORM:

@@ -12,6 +12,18 @@ API. What this module adds on top of both:
   and the outage is logged once (until the cache answers again). Passwords are still hashed
   with Django's slow hashers, so a short unlimited window does not make guessing cheap.
 
+Login is counted three ways (checked in this order): per client IP (`RATELIMIT_LOGIN`), per
+username *and* client IP (`RATELIMIT_LOGIN_USERNAME`), and per username from anywhere
+(`RATELIMIT_LOGIN_USERNAME_GLOBAL`, a much higher ceiling against guessing spread over many
+addresses). A request refused by one limit is not counted by the limits after it, so a flood
+from one address stops adding to the username's global count once that address is limited:
+one address contributes at most `RATELIMIT_LOGIN_USERNAME` attempts per window to it, and
+locking the owner out from elsewhere takes more than `GLOBAL / USERNAME` addresses.
+
+Password reset is counted per client IP (`RATELIMIT_PASSWORD_RESET`) and per submitted address
+(`RATELIMIT_PASSWORD_RESET_EMAIL`, case-insensitive), whether or not an account has that
+address, so a refusal (429) tells nothing about which addresses exist.
+
 The webhook receive view is deliberately not limited: providers deliver in bursts and every
 delivery is authenticated by its signature.
 """
@@ -25,7 +37,7 @@ from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django_ratelimit.core import get_usage
+from django_ratelimit.core import _get_ip, get_usage
 from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
@@ -40,17 +52,47 @@ CACHE_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
 _outage_logged = False
 
 
+# A django-ratelimit key: a name (`ip`, `user_or_ip`, `post:<field>` …) or `f(group, request)`.
+Key = str | Callable[[str, HttpRequest], str]
+
+
 @dataclass(frozen=True)
 class Limit:
-    """One counter: `name` picks the rate setting (`RATELIMIT_<NAME>`), `key` what is counted
-    (django-ratelimit keys: `ip`, `user_or_ip`, `post:<field>` …), `methods` which requests."""
+    """One counter: `name` picks the rate setting (`RATELIMIT_<NAME>`), `key` what is counted,
+    `methods` which requests."""
 
     name: str
-    key: str = "ip"
+    key: Key = "ip"
     methods: tuple[str, ...] = ("POST",)
 
 
-LOGIN_LIMITS = (Limit("login", key="ip"), Limit("login_username", key="post:username"))
+def _posted(field: str, request: HttpRequest) -> str:
+    """A submitted form field as counted: trimmed and case-folded (`Admin` is `admin`)."""
+    return str(request.POST.get(field, "")).strip().casefold()
+
+
+def posted_username(group: str, request: HttpRequest) -> str:
+    return _posted("username", request)
+
+
+def posted_username_and_ip(group: str, request: HttpRequest) -> str:
+    return f"{_posted('username', request)}\n{_get_ip(request)}"
+
+
+def posted_email(group: str, request: HttpRequest) -> str:
+    return _posted("email", request)
+
+
+# Order matters: a request refused by a limit is not counted by the ones after it.
+LOGIN_LIMITS = (
+    Limit("login", key="ip"),
+    Limit("login_username", key=posted_username_and_ip),
+    Limit("login_username_global", key=posted_username),
+)
+PASSWORD_RESET_LIMITS = (
+    Limit("password_reset", key="ip"),
+    Limit("password_reset_email", key=posted_email),
+)
 CONNECT_LIMITS = (Limit("connect", key="user_or_ip"),)
 
 
@@ -67,11 +109,11 @@ def _cache_failed(exc: BaseException) -> None:
 
 
 def seconds_until_allowed(request: HttpRequest, limits: tuple[Limit, ...]) -> int | None:
-    """Count this request against every limit; the seconds to wait when one is exceeded.
+    """Count this request against `limits` in order; the seconds to wait when one is exceeded.
 
-    None when the request may go ahead (also when the cache cannot be reached).
+    The limits after the first exceeded one do not count the request. None when the request
+    may go ahead (also when the cache cannot be reached).
     """
-    wait: int | None = None
     for limit in limits:
         rate = conf.rate_limit(limit.name)
         if rate is None:
@@ -90,8 +132,8 @@ def seconds_until_allowed(request: HttpRequest, limits: tuple[Limit, ...]) -> in
             continue
         _cache_answered()
         if usage is not None and usage["should_limit"]:
-            wait = max(wait or 1, int(usage["time_left"]))
-    return wait
+            return max(1, int(usage["time_left"]))
+    return None
 
 
 def too_many_requests(retry_after: int) -> HttpResponse:

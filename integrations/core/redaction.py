@@ -73,6 +73,11 @@ _SHAPE_RE = re.compile(
     r"|ya29\.[A-Za-z0-9._-]{8,}"
     r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)"
 )
+# One-time links: the path after /reset/ (Django's password reset, `/reset/<uidb64>/<token>/`),
+# and anywhere a token of the shape Django's PasswordResetTokenGenerator makes
+# (`<base36 timestamp>-<32 hex>`), so a reset link printed or logged is not a working link.
+_ONE_TIME_LINK_RE = re.compile(r"(?i)(/reset/)[^\s?#\"'<>]+")
+_ONE_TIME_TOKEN_RE = re.compile(r"(?<![\w-])[0-9a-z]{1,13}-[0-9a-f]{32}(?![\w-])")
 # user:password@ in URLs.
 _USERINFO_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@")
 # A cheap pre-check that every pattern above implies, so that text without any hint of a
@@ -91,6 +96,7 @@ _MARKERS = (
     "ya29.",
     "eyj",
     "@",
+    "/reset/",
 )
 _NAME_BEFORE_DELIMITER_RE = re.compile(r"([A-Za-z][\w-]*)[\"']?\s*[:=]")
 _SEGMENT_RE = re.compile(r"[-_]")
@@ -99,6 +105,8 @@ _SEGMENT_RE = re.compile(r"[-_]")
 def _may_hold_secret(text: str) -> bool:
     lowered = text.lower()
     if any(marker in lowered for marker in _MARKERS):
+        return True
+    if _ONE_TIME_TOKEN_RE.search(text):
         return True
     for name in _NAME_BEFORE_DELIMITER_RE.findall(text):
         if is_secret_name(name):
@@ -122,6 +130,8 @@ def redact_text(text: str) -> str:
     text = _FIELD_RE.sub(rf"\1\2{REDACTED}\2", text)
     text = _PAIR_RE.sub(rf"\1={REDACTED}", text)
     text = _SCHEME_RE.sub(rf"\1 {REDACTED}", text)
+    text = _ONE_TIME_LINK_RE.sub(rf"\1{REDACTED}/", text)
+    text = _ONE_TIME_TOKEN_RE.sub(REDACTED, text)
     return _SHAPE_RE.sub(REDACTED, text)
 
 

@@ -4,7 +4,8 @@ Messages are built with the `sendgrid` package's helpers (`sendgrid.helpers.mail
 `.get()`), then POSTed to `/v3/mail/send` through the resilient client
 (`integrations.outbound.http.ServiceClient("sendgrid")`), so timeouts, retries, the breaker,
 the rate limiter and metrics apply. Every send is recorded as an `EmailMessage` first; its
-status then follows SendGrid's event webhook.
+status then follows SendGrid's event webhook, and each change sends
+`integrations.email.signals.email_status_changed`.
 
 Without SENDGRID_API_KEY the message is recorded and printed to the console with a note that
 nothing left this machine — never silently dropped.
@@ -22,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -47,9 +49,11 @@ from sendgrid.helpers.mail import (
 )
 
 from integrations.core.exceptions import ClientError, IntegrationError
+from integrations.core.redaction import redact_text
 from integrations.email import conf
 from integrations.email.exceptions import EmailNotSendable
 from integrations.email.models import EmailMessage
+from integrations.email.signals import email_status_changed
 
 # Imported here (not lazily) so every process that can enqueue also registers the task.
 from integrations.email.tasks import email_message_send_task
@@ -316,7 +320,9 @@ class SendGridEmailService:
         for item in request.get("attachments") or []:
             lines.append(f"[attachment] {item['filename']} ({item['type']})")
         lines.append("-" * 72)
-        stream.write("\n".join(lines) + "\n")
+        if not settings.DEBUG:  # issue 18: no content (addresses, reset links) in production logs
+            lines = [f"[liaison email #{message.pk}] {note} (content printed only with DEBUG=1)"]
+        stream.write(redact_text("\n".join(lines)) + "\n")
         stream.flush()
         message.transport = EmailMessage.Transport.CONSOLE
         message.status = EmailMessage.Status.SENT
@@ -421,6 +427,19 @@ _EVENT_STATUS = {
     "unsubscribe": EmailMessage.Status.UNSUBSCRIBED,
     "group_unsubscribe": EmailMessage.Status.UNSUBSCRIBED,
 }
+# The names `email_status_changed` reports (SendGrid's own names, made readable and stable).
+EVENT_NAMES: dict[str, str] = {
+    "processed": "processed",
+    "deferred": "deferred",
+    "delivered": "delivered",
+    "open": "opened",
+    "click": "clicked",
+    "bounce": "bounced",
+    "dropped": "dropped",
+    "spamreport": "spam_report",
+    "unsubscribe": "unsubscribed",
+    "group_unsubscribe": "unsubscribed",
+}
 # A status only moves forward: a late `processed` never overwrites `delivered`.
 _STATUS_RANK: dict[str, int] = {
     EmailMessage.Status.QUEUED: 0,
@@ -471,12 +490,21 @@ def email_event_apply(event: Mapping[str, Any]) -> bool:
         message.timeline = timeline
         if message_id and not message.sg_message_id:
             message.sg_message_id = message_id
+        previous_status = message.status
         new_status = _EVENT_STATUS.get(name)
         if new_status is not None and _STATUS_RANK[new_status] >= _STATUS_RANK[message.status]:
             message.status = new_status
         if name in ("bounce", "dropped") and event.get("reason"):
             message.last_error = str(event["reason"])[:2000]
         message.save()
+        if message.status != previous_status:
+            email_status_changed.send(
+                sender=EmailMessage,
+                message=message,
+                status=message.status,
+                previous_status=previous_status,
+                event=EVENT_NAMES[name],
+            )
         return True
 
 

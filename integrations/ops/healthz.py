@@ -1,4 +1,10 @@
-"""Views of the foundation."""
+"""`GET /healthz`: up or down for anyone, the checks behind it for staff and scrapers.
+
+Anonymous callers (load balancers, uptime monitors) get only `{"status": "ok"|"error"}` with
+200 or 503: which database vendor runs here and which services are configured is nobody
+else's business. A signed-in staff user, or a request with the metrics token
+(`Authorization: Bearer <METRICS_TOKEN>`, see `integrations.ops.metrics`), also gets `checks`.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,13 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from integrations.ops.metrics import has_metrics_token
 from integrations.ops.probes import system_health
+
+
+def may_see_health_details(request: HttpRequest) -> bool:
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_active and user.is_staff) or has_metrics_token(request)
 
 
 @never_cache
@@ -15,11 +27,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
     """200 when every configured backing service answers, 503 otherwise."""
     checks = system_health()
     healthy = all(result.healthy for result in checks.values())
-    body = {
-        "status": "ok" if healthy else "error",
-        "checks": {
+    body: dict[str, object] = {"status": "ok" if healthy else "error"}
+    if may_see_health_details(request):
+        body["checks"] = {
             name: {"status": result.status, "detail": result.detail}
             for name, result in checks.items()
-        },
-    }
+        }
     return JsonResponse(body, status=200 if healthy else 503)

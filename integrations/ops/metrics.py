@@ -24,17 +24,21 @@ alerts:
 
 Access (`metrics_view`): a request with `Authorization: Bearer <METRICS_TOKEN>` is allowed; so
 is a client address in METRICS_ALLOWED_IPS (addresses or networks). When neither setting is
-configured only loopback clients are allowed. Otherwise 401 (token configured, none or a wrong
-one sent) or 403.
+configured the metrics are off (403, and one log line per process saying how to switch them
+on), except with DEBUG=1, where loopback clients may read them. Loopback is not trusted
+otherwise: behind a reverse proxy on the same host every client would be loopback. Otherwise
+401 (token configured, none or a wrong one sent) or 403.
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
@@ -48,7 +52,16 @@ from integrations.ops.alerts import CODES, alerts_evaluate
 from integrations.ops.registry import health_section
 from integrations.ops.selectors import health_report
 
+logger = logging.getLogger(__name__)
+
 BREAKER_STATES = ("closed", "open", "half-open")
+
+_disabled_logged = False
+METRICS_DISABLED_MESSAGE = (
+    "metrics_disabled: /metrics answers 403 until METRICS_TOKEN (scrapers send it as a bearer "
+    "token in the Authorization header) or METRICS_ALLOWED_IPS (addresses or CIDR networks) "
+    "is set"
+)
 
 
 class LiaisonCollector(Collector):
@@ -214,24 +227,40 @@ def metrics_text() -> bytes:
     return generate_latest(registry)
 
 
+def has_metrics_token(request: HttpRequest) -> bool:
+    """Whether the request carries `Authorization: Bearer <METRICS_TOKEN>` (constant time)."""
+    token = conf.metrics_token()
+    if not token:
+        return False
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        value.strip().encode(), token.encode()
+    )
+
+
 def metrics_access(request: HttpRequest) -> int:
     """200 when the request may read the metrics, else 401 or 403."""
     token = conf.metrics_token()
     allowed = conf.metrics_allowed_ips()
-    header = request.headers.get("Authorization", "")
-    if token:
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(
-            value.strip().encode(), token.encode()
-        ):
-            return 200
+    if has_metrics_token(request):
+        return 200
     address = _address(request.META.get("REMOTE_ADDR", ""))
     if allowed:
         if address is not None and any(address in network for network in _networks(allowed)):
             return 200
-    elif not token and address is not None and address.is_loopback:
-        return 200
+    elif not token:
+        if settings.DEBUG and address is not None and address.is_loopback:
+            return 200
+        _log_disabled_once()
     return 401 if token else 403
+
+
+def _log_disabled_once() -> None:
+    global _disabled_logged
+    if not _disabled_logged:
+        _disabled_logged = True
+        # One constant line that says what to do (plain-text logs show no extra fields).
+        logger.warning(METRICS_DISABLED_MESSAGE)
 
 
 def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

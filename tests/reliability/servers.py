@@ -153,6 +153,43 @@ def start_web_server(
     return server
 
 
+def start_shipped_server(
+    env: Mapping[str, str], *, log: Path, timeout: float = 30, **overrides: str
+) -> WebServer:
+    """gunicorn with the shipped production configuration (`config/gunicorn.conf.py`).
+
+    Only the bind address (a free loopback port) and the `overrides` (its GUNICORN_* /
+    WEB_CONCURRENCY variables) differ from a deployment.
+    """
+    port = free_port()
+    child_env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", **overrides}
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py"],
+            cwd=REPO_ROOT,
+            env=child_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    return _until_answering(WebServer(proc=proc, port=port, log=log), timeout=timeout)
+
+
+def _until_answering(server: WebServer, *, timeout: float) -> WebServer:
+    def answers() -> bool:
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {server.proc.returncode}; see {server.log}")
+        try:
+            requests.get(f"{server.base_url}/healthz", timeout=2)
+        except requests.RequestException:
+            return False
+        return True
+
+    if not wait_for(answers, timeout=timeout, step=0.25):
+        server.stop()
+        raise RuntimeError(f"gunicorn did not answer within {timeout}s; see {server.log}")
+    return server
+
+
 # --- Celery workers --------------------------------------------------------------------------
 
 

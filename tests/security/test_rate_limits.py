@@ -57,29 +57,52 @@ def test_both_login_forms_share_one_counter(client, settings, victim):
     assert client.post("/accounts/login/", {"username": "victim"}).status_code == 429
 
 
-def test_one_username_is_limited_whatever_the_ip(client, settings, victim):
+def _login(client: Any, password: str, ip: str, username: str = "victim") -> int:
+    response = client.post(
+        "/accounts/login/", {"username": username, "password": password}, REMOTE_ADDR=ip
+    )
+    return int(response.status_code)
+
+
+def test_a_username_flood_from_one_ip_does_not_lock_out_the_owner_elsewhere(
+    client, settings, victim
+):
     settings.RATELIMIT_LOGIN_USERNAME = "3/m"
+    attacker, owner = "198.51.100.7", "203.0.113.20"
+
+    assert [_login(client, WRONG, attacker) for _ in range(4)] == [200, 200, 200, 429]
+    assert _login(client, PASSWORD, attacker) == 429  # that address is locked for that name
+    assert _login(client, WRONG, attacker, username="someone-else") == 200
+
+    assert _login(client, PASSWORD, owner) == 302  # the owner, from elsewhere, gets in
+
+
+def test_a_username_has_a_global_ceiling_over_every_ip(client, settings, victim):
+    settings.RATELIMIT_LOGIN_USERNAME_GLOBAL = "3/m"
 
     for n in range(3):
-        response = client.post(
-            "/accounts/login/",
-            {"username": "victim", "password": WRONG},
-            REMOTE_ADDR=f"198.51.100.{n}",
-        )
-        assert response.status_code == 200
+        assert _login(client, WRONG, f"198.51.100.{n}") == 200
 
-    blocked = client.post(
-        "/accounts/login/",
-        {"username": "victim", "password": PASSWORD},
-        REMOTE_ADDR="198.51.100.99",
-    )
-    assert blocked.status_code == 429
-    other_user = client.post(
-        "/accounts/login/",
-        {"username": "someone-else", "password": WRONG},
-        REMOTE_ADDR="198.51.100.99",
-    )
-    assert other_user.status_code == 200
+    assert _login(client, PASSWORD, "198.51.100.99") == 429
+    assert _login(client, WRONG, "198.51.100.99", username="someone-else") == 200
+
+
+def test_attempts_refused_per_ip_do_not_count_towards_the_global_ceiling(client, settings, victim):
+    settings.RATELIMIT_LOGIN = "2/m"
+    settings.RATELIMIT_LOGIN_USERNAME_GLOBAL = "5/m"
+
+    statuses = [_login(client, WRONG, "198.51.100.7") for _ in range(20)]
+
+    assert statuses.count(200) == 2
+    assert _login(client, PASSWORD, "203.0.113.20") == 302  # 2 of 5 used, not 20
+
+
+def test_the_username_is_counted_case_insensitively(client, settings, victim):
+    settings.RATELIMIT_LOGIN_USERNAME_GLOBAL = "2/m"
+
+    assert _login(client, WRONG, "198.51.100.1", username="Victim") == 200
+    assert _login(client, WRONG, "198.51.100.2", username=" victim ") == 200
+    assert _login(client, PASSWORD, "198.51.100.3") == 429
 
 
 def test_login_works_below_the_limit(client, settings, victim):

@@ -1,12 +1,27 @@
-"""`GET /healthz`: JSON status of database, cache and broker; 503 when one is down."""
+"""`GET /healthz`: JSON status of database, cache and broker; 503 when one is down.
+
+The checks are shown to staff and to requests with the metrics token (what these tests send);
+anonymous callers get the status only (tests/security/test_metrics_and_healthz_access.py).
+"""
 
 from __future__ import annotations
+
+import secrets
 
 import pytest
 
 from integrations.ops import probes
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client(client, settings):  # type: ignore[no-untyped-def]
+    """A client that sends the metrics token, so /healthz answers with its checks."""
+    token = secrets.token_urlsafe(24)
+    settings.METRICS_TOKEN = token
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
 
 
 def test_healthy_embedded_default_answers_200(client, settings):

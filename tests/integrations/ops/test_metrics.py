@@ -40,7 +40,14 @@ def test_allow_list_admits_listed_networks_only(fake, client, settings):
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
 
 
-def test_without_configuration_only_loopback_is_allowed(fake, client):
+def test_without_configuration_metrics_are_off_even_for_loopback(fake, client):
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
+    assert client.get("/metrics", REMOTE_ADDR="::1").status_code == 403
+    assert client.get("/metrics", REMOTE_ADDR="192.0.2.10").status_code == 403
+
+
+def test_with_debug_and_no_configuration_only_loopback_is_allowed(fake, client, settings):
+    settings.DEBUG = True
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="::1").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="192.0.2.10").status_code == 403
