@@ -11,6 +11,7 @@ class OauthAccountsConfig(AppConfig):
         from django.db.models.signals import pre_save
         from social_django.models import UserSocialAuth
 
+        import oauth_accounts.checks  # noqa: F401  (registers the system checks)
         from oauth_accounts import health
         from oauth_accounts.signals import strip_tokens_before_save
 

@@ -82,6 +82,32 @@ def describe_flow_failure(
                 f"{callback_url}"
             ),
         )
+    if isinstance(exc, AuthResponseError) and exc.claim == "iss" and exc.stage == "callback":
+        # RFC 9207: the browser brought back an authorization response that does not name
+        # this provider's issuer (a mix-up attack, or a proxy dropping the parameter).
+        missing = exc.code == "missing_claim"
+        return FlowFailure(
+            title=f"This answer did not come from {provider_title}",
+            message=(
+                (
+                    f"The authorization response does not name its issuer, which "
+                    f"{provider_title} always does"
+                    if missing
+                    else f"The authorization response names another issuer than {provider_title}"
+                )
+                + ", so Liaison did not use it and nothing was connected. Please start again "
+                "from your connections page."
+            ),
+            status=400,
+            code="issuer_missing" if missing else "issuer_mismatch",
+            staff_hint=(
+                f"{provider_title} advertises RFC 9207 "
+                "(authorization_response_iss_parameter_supported) but the callback had no iss "
+                "parameter: check that no proxy strips query parameters from the callback URL."
+                if missing
+                else ""
+            ),
+        )
     if isinstance(exc, AuthCanceled):
         return FlowFailure(
             title="Connection cancelled",

@@ -50,10 +50,17 @@ class ConnectedAccount(models.Model):
     last_error = models.TextField(blank=True)
     failure_count = models.PositiveIntegerField(default=0)
     next_refresh_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Single-flight refresh: a caller claims the refresh with one conditional UPDATE (no row
+    # lock held across the provider call) and saves the new tokens only while the lease is
+    # still its own (`oauth_accounts.services.oauth_token_refresh`).
+    refresh_lease_until = models.DateTimeField(null=True, blank=True)
+    refresh_lease_token = models.CharField(max_length=32, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["provider", "display_name", "id"]
+        # Revoking deletes a user's tokens and revokes them at the provider.
+        permissions = [("revoke_connectedaccount", "Can revoke connected accounts")]
         constraints = [
             models.UniqueConstraint(fields=["provider", "uid"], name="oauth_account_provider_uid")
         ]
@@ -82,6 +89,9 @@ class ClientCredentialsToken(models.Model):
     access_token = EncryptedTextField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     fetched_at = models.DateTimeField(null=True, blank=True)
+    # Same lease as ConnectedAccount: one fetch at a time, no lock held across the call.
+    fetch_lease_until = models.DateTimeField(null=True, blank=True)
+    fetch_lease_token = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         ordering = ["service", "client_id"]

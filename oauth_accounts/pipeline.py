@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib import messages
 from social_core.exceptions import AuthPolicyError
 
-from oauth_accounts import conf, services
+from oauth_accounts import conf, selectors, services
 
 
 def require_user(
@@ -64,5 +64,14 @@ def store_tokens(
     request = getattr(backend.strategy, "request", None)
     if request is not None:
         label = account.display_name or account.email or account.uid
-        messages.success(request, f"Connected your {backend.display_title()} account {label}.")
+        title = backend.display_title()
+        if selectors.linked_without_refresh_token(account):
+            messages.warning(
+                request,
+                f"Connected your {title} account {label}, but {title} did not allow Liaison to "
+                "renew access: the connection stops working when its access token expires, "
+                "and you will need to reconnect then.",
+            )
+        else:
+            messages.success(request, f"Connected your {title} account {label}.")
     return {"connected_account": account}

@@ -60,12 +60,20 @@ def connected_accounts_for_user(user: Any) -> QuerySet[ConnectedAccount]:
     return ConnectedAccount.objects.filter(user=user).order_by("provider", "connected_at")
 
 
+def linked_without_refresh_token(account: ConnectedAccount) -> bool:
+    """The access token expires and there is no refresh token to renew it: the connection dies
+    at expiry unless the user reconnects (a spec-strict provider asked without offline access
+    and `prompt=consent`, or Google re-using a grant it issued elsewhere)."""
+    return not account.refresh_token and account.expires_at is not None
+
+
 def account_display_status(account: ConnectedAccount, *, now: datetime | None = None) -> str:
     """active / expiring / needs_reconnect / revoked, as shown to the user.
 
-    "expiring": the token will stop working soon and cannot be renewed without the user (no
-    refresh token and the access token is within the refresh margin, or the refresh token
-    itself expires within a week).
+    "expiring": the token will stop working and cannot be renewed without the user — an
+    access token that expires with no refresh token to renew it (however far its expiry is),
+    or a refresh token that itself expires within a week. Never "active" for a connection that
+    is known to die at expiry.
     """
     if account.status != ConnectedAccount.Status.ACTIVE:
         return str(account.status)
@@ -75,7 +83,7 @@ def account_display_status(account: ConnectedAccount, *, now: datetime | None = 
         if expires is not None and expires <= now + REFRESH_TOKEN_WARNING:
             return "expiring"
         return "active"
-    if account.expires_at is not None and account.expires_at <= now + conf.refresh_margin():
+    if account.expires_at is not None:
         return "needs_reconnect" if account.expires_at <= now else "expiring"
     return "active"
 

@@ -2,11 +2,14 @@
 
 What a caller may rely on:
 
-- `get_access_token(account)` returns an access token valid for at least the refresh margin
-  when it can, refreshing first. The refresh is **single-flight**: the account row is locked
-  (`SELECT … FOR UPDATE`; SQLite takes its database write lock) and expiry is re-checked once
-  the lock is held, so many concurrent callers cause one refresh request and all get the new
-  token. A rotated refresh token is saved in the same transaction.
+- `get_access_token(account)` returns an access token, refreshing it first once it is due:
+  when less than `min(OAUTH_REFRESH_MARGIN_SECONDS, half its lifetime)` is left, so tokens that
+  live no longer than the margin are not refreshed on every call. The refresh is
+  **single-flight** and holds **no database lock across the provider call**: a caller claims it
+  with a conditional UPDATE lease (`refresh_lease_until`), calls the provider with no
+  transaction open, and saves the new tokens (rotated refresh token included) only while the
+  lease is still its own. Other callers poll briefly and return the token that changed while
+  they waited, so many concurrent callers cause one refresh request and all get the new token.
 - A refresh the provider rejects (`invalid_grant`, GitHub's `bad_refresh_token`) marks the
   account `needs_reconnect` and sends `oauth_account_needs_reconnect`; `ReconnectRequired` is
   raised. A transient failure (the resilient client already retried) raises
@@ -14,12 +17,16 @@ What a caller may rely on:
   `OAUTH_REFRESH_MAX_FAILURES` in a row the account needs reconnecting too.
 - Disconnect revokes the grant at the provider first; a failed revoke is logged and returned,
   and local tokens are deleted anyway.
+- Signals (`oauth_accounts.signals`) are sent inside the transaction that makes the change, so
+  a receiver's writes commit with it and a receiver that raises rolls it back.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,7 +42,7 @@ from social_core.exceptions import (
 )
 
 from integrations.core.exceptions import ClientError, IntegrationError
-from oauth_accounts import conf
+from oauth_accounts import conf, selectors
 from oauth_accounts.backends import RevokeUnsupported, backend_for
 from oauth_accounts.exceptions import (
     ProviderNotConfigured,
@@ -123,6 +130,12 @@ def _expiry(seconds: Any, now: datetime) -> datetime | None:
 
 # --- connect ---------------------------------------------------------------------------------
 
+MISSING_RENEWAL_NOTE = (
+    "The provider issued no refresh token: this connection stops working when the access token "
+    "expires. Ask for offline access (OIDC: the offline_access scope with OAUTH_OIDC_PROMPT="
+    '"consent"), then reconnect.'
+)
+
 
 def connected_account_save_from_flow(
     *,
@@ -164,28 +177,70 @@ def connected_account_save_from_flow(
         account.status = ConnectedAccount.Status.ACTIVE
         account.last_refreshed_at = now
         account.last_error = ""
+        if selectors.linked_without_refresh_token(account):
+            # Shown in the admin; the user's page shows the account as "Expiring".
+            account.last_error = MISSING_RENEWAL_NOTE
+            logger.warning(
+                "oauth_account_linked_without_refresh_token",
+                extra={"account_id": account.pk, "provider": provider},
+            )
         account.failure_count = 0
         account.next_refresh_attempt_at = None
+        # A refresh still in flight for the old grant must not overwrite these tokens.
+        account.refresh_lease_until = None
+        account.refresh_lease_token = ""
         account.save()
+        # In the transaction that stores the tokens: a receiver's writes commit with them.
+        oauth_account_connected.send(sender=ConnectedAccount, account=account, created=created)
     logger.info(
         "oauth_account_connected",
         extra={"account_id": account.pk, "provider": provider, "new_account": created},
     )
-    oauth_account_connected.send(sender=ConnectedAccount, account=account, created=created)
     return account
 
 
 # --- refresh ---------------------------------------------------------------------------------
 
+# A token is refreshed once less than this share of its lifetime is left (or the margin,
+# whichever is shorter): a 300-second token is good for 150 s after each refresh even with the
+# default 300-second margin, instead of being "due" the moment it arrives.
+REFRESH_AT_LIFETIME_FRACTION = 0.5
+# Waiting for another caller's refresh: first poll after 20 ms, doubling up to 250 ms.
+_WAIT_FIRST_SECONDS = 0.02
+_WAIT_CAP_SECONDS = 0.25
 
-def _is_fresh(account: ConnectedAccount, now: datetime, margin: timedelta) -> bool:
+
+def refresh_threshold(account: ConnectedAccount) -> timedelta:
+    """How long before expiry the access token of `account` counts as due for refresh:
+    `min(OAUTH_REFRESH_MARGIN_SECONDS, half of its lifetime)`, the lifetime being the time
+    from its issue (last refresh, or connection) to its expiry."""
+    margin = conf.refresh_margin()
+    issued = account.last_refreshed_at or account.connected_at
+    if account.expires_at is None or issued is None:
+        return margin
+    lifetime = account.expires_at - issued
+    if lifetime <= timedelta(0):
+        return margin
+    return min(margin, lifetime * REFRESH_AT_LIFETIME_FRACTION)
+
+
+def _is_fresh(account: ConnectedAccount, now: datetime, within: timedelta) -> bool:
     return bool(account.access_token) and (
-        account.expires_at is None or account.expires_at > now + margin
+        account.expires_at is None or account.expires_at > now + within
     )
 
 
+def _require_active(account: ConnectedAccount) -> None:
+    if account.status != ConnectedAccount.Status.ACTIVE:
+        raise ReconnectRequired(
+            f"{account.provider} account {account.pk} is {account.status}",
+            provider=account.provider,
+        )
+
+
 def get_access_token(account: ConnectedAccount | int, *, now: datetime | None = None) -> str:
-    """A usable access token for `account`, refreshed first when it expires within the margin.
+    """A usable access token for `account`, refreshed first when it is due
+    (`refresh_threshold`).
 
     Raises `ReconnectRequired` when the account cannot be used without the user, and
     `TokenRefreshFailed` when a needed refresh failed transiently and the current token has
@@ -194,13 +249,8 @@ def get_access_token(account: ConnectedAccount | int, *, now: datetime | None = 
     if isinstance(account, int):
         account = ConnectedAccount.objects.get(pk=account)
     now = now or timezone.now()
-    margin = conf.refresh_margin()
-    if account.status != ConnectedAccount.Status.ACTIVE:
-        raise ReconnectRequired(
-            f"{account.provider} account {account.pk} is {account.status}",
-            provider=account.provider,
-        )
-    if _is_fresh(account, now, margin):
+    _require_active(account)
+    if _is_fresh(account, now, refresh_threshold(account)):
         return str(account.access_token)
     try:
         refreshed = oauth_token_refresh(account_id=account.pk, now=now)
@@ -218,40 +268,75 @@ def oauth_token_refresh(
     within: timedelta | None = None,
     idle_after: timedelta | None = None,
     force: bool = False,
+    wait: bool = True,
 ) -> ConnectedAccount:
-    """Refresh one account's tokens unless, once its row is locked, that is no longer needed.
+    """Refresh one account's tokens unless that is no longer needed.
 
-    Needed means: `force`, or the access token expires within `within` (default: the refresh
-    margin), or `idle_after` is given and the last refresh is older than that.
+    Needed means: `force`, or the access token is due (`within`, default `refresh_threshold`),
+    or `idle_after` is given and the last refresh is older than that.
+
+    Single-flight without holding a database lock across the provider call: the caller claims
+    the refresh with one conditional UPDATE (a lease, `refresh_lease_until`, granted only while
+    the tokens are still the ones it read), calls the provider with no transaction open, then
+    saves the result in a short transaction only if the lease is still its own. A caller that
+    finds the lease taken polls (20 ms, doubling to 250 ms) for up to
+    `OAUTH_REFRESH_WAIT_SECONDS`; tokens that changed meanwhile are fresh by definition and
+    returned as they are. With `wait=False` (the batch refresher) it returns at once instead.
     """
     now = now or timezone.now()
-    within = conf.refresh_margin() if within is None else within
-    outcome: Callable[[], None] | None = None
-    with transaction.atomic():
-        account = ConnectedAccount.objects.select_for_update().get(pk=account_id)
-        if account.status != ConnectedAccount.Status.ACTIVE:
-            raise ReconnectRequired(
-                f"{account.provider} account {account.pk} is {account.status}",
-                provider=account.provider,
-            )
+    account = ConnectedAccount.objects.get(pk=account_id)
+    seen = _token_version(account)
+    deadline = time.monotonic() + conf.refresh_wait().total_seconds()
+    delay = _WAIT_FIRST_SECONDS
+    while True:
+        _require_active(account)
         if not force and not _refresh_needed(account, now, within, idle_after):
             return account
         if not account.refresh_token:
             if account.expires_at is not None and account.expires_at <= now:
-                outcome = _mark_needs_reconnect(account, "expired and no refresh token", now)
-            else:
-                return account
-        else:
-            outcome = _refresh_locked(account, now)
+                return _finish_without_provider(account, now)
+            return account
+        lease = _lease_claim(account)
+        if lease is not None:
+            break
+        if not wait:
+            return account
+        if time.monotonic() >= deadline:
+            raise TokenRefreshFailed(
+                f"{account.provider} account {account.pk}: another caller's refresh is still "
+                "in progress",
+                provider=account.provider,
+                code="refresh_in_progress",
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, _WAIT_CAP_SECONDS)
+        account = ConnectedAccount.objects.get(pk=account_id)
+        if _token_version(account) != seen:
+            # Another caller refreshed (or reconnected) while this one waited: fresh.
+            _require_active(account)
+            return account
+    try:
+        outcome, account = _refresh_with_lease(account_id, lease, now)
+    finally:
+        _lease_release(account_id, lease)
     if outcome is not None:
         outcome()
     return account
 
 
+def _token_version(account: ConnectedAccount) -> tuple[Any, ...]:
+    """What changes whenever new tokens are stored (refresh, reconnect) or the status does."""
+    return (account.last_refreshed_at, account.connected_at, account.status)
+
+
 def _refresh_needed(
-    account: ConnectedAccount, now: datetime, within: timedelta, idle_after: timedelta | None
+    account: ConnectedAccount,
+    now: datetime,
+    within: timedelta | None,
+    idle_after: timedelta | None,
 ) -> bool:
-    if not _is_fresh(account, now, within):
+    threshold = refresh_threshold(account) if within is None else within
+    if not _is_fresh(account, now, threshold):
         return True
     if idle_after is not None:
         last = account.last_refreshed_at or account.connected_at
@@ -259,21 +344,121 @@ def _refresh_needed(
     return False
 
 
-def _refresh_locked(account: ConnectedAccount, now: datetime) -> Callable[[], None] | None:
-    """Call the provider while holding the row lock; returns what to do after commit."""
+def _lease_claim(account: ConnectedAccount) -> str | None:
+    """Claim the refresh of `account` with one conditional UPDATE (autocommit, no lock kept).
+
+    Granted only when no unexpired lease exists and the tokens are still the ones `account`
+    holds (so a caller that read them before another caller's refresh finished cannot refresh
+    a second time). Returns the lease token, or None when not granted.
+    """
+    lease = secrets.token_hex(16)
+    clock = timezone.now()
+    same_tokens = (
+        Q(last_refreshed_at=account.last_refreshed_at)
+        if account.last_refreshed_at is not None
+        else Q(last_refreshed_at__isnull=True)
+    )
+    claimed = (
+        ConnectedAccount.objects.filter(
+            same_tokens,
+            pk=account.pk,
+            connected_at=account.connected_at,
+            status=ConnectedAccount.Status.ACTIVE,
+        )
+        .filter(Q(refresh_lease_until__isnull=True) | Q(refresh_lease_until__lte=clock))
+        .update(refresh_lease_until=clock + conf.refresh_lease(), refresh_lease_token=lease)
+    )
+    return lease if claimed else None
+
+
+def _lease_release(account_id: int, lease: str) -> None:
+    """Drop the lease if it is still ours (a no-op after a successful save, which clears it)."""
+    ConnectedAccount.objects.filter(pk=account_id, refresh_lease_token=lease).update(
+        refresh_lease_until=None, refresh_lease_token=""
+    )
+
+
+def _finish_without_provider(account: ConnectedAccount, now: datetime) -> ConnectedAccount:
+    """Expired with no refresh token: only the user can fix it."""
+    with transaction.atomic():
+        locked = ConnectedAccount.objects.select_for_update().get(pk=account.pk)
+        if _token_version(locked) != _token_version(account):
+            return locked
+        outcome = _mark_needs_reconnect(locked, "expired and no refresh token", now)
+    outcome()
+    return locked  # pragma: no cover - outcome() raises
+
+
+def _refresh_with_lease(
+    account_id: int, lease: str, now: datetime
+) -> tuple[Callable[[], None] | None, ConnectedAccount]:
+    """Call the provider holding only the lease (no transaction open), then compare-and-set.
+
+    Returns what to do once the result is committed (raise the failure) and the account.
+    """
+    account = ConnectedAccount.objects.get(pk=account_id)
+    tokens: TokenSet | None = None
+    failure: tuple[str, str, bool] | None = None  # (kind, reason, transient)
     try:
         backend = backend_for(account.provider)
         response = backend.refresh_token(str(account.refresh_token))
         _check_same_identity(backend, account)
         tokens = TokenSet.from_response(response, now=now)
     except ProviderNotConfigured as exc:
-        return _record_failure(account, str(exc), now, transient=False)
+        failure = ("failure", str(exc), False)
     except SocialAuthBaseException as exc:
         if _means_reconnect(exc):
-            return _mark_needs_reconnect(account, _describe(exc), now)
-        return _record_failure(account, _describe(exc), now, transient=_is_transient(exc))
+            failure = ("reconnect", _describe(exc), False)
+        else:
+            failure = ("failure", _describe(exc), _is_transient(exc))
     except TokenRefreshFailed as exc:
-        return _record_failure(account, str(exc), now, transient=False)
+        failure = ("failure", str(exc), False)
+    with transaction.atomic():
+        # A short lock on the row, no network call inside: the compare-and-set.
+        locked = ConnectedAccount.objects.select_for_update().get(pk=account_id)
+        if locked.refresh_lease_token != lease:
+            # Our lease expired and another caller took over, or the user reconnected: what
+            # the provider answered us must not overwrite what is stored now.
+            logger.warning(
+                "oauth_token_refresh_lease_lost",
+                extra={"account_id": account_id, "provider": locked.provider},
+            )
+            if _token_version(locked) != _token_version(account):
+                return None, locked
+            return _lease_lost_outcome(locked), locked
+        locked.refresh_lease_until = None
+        locked.refresh_lease_token = ""
+        if failure is not None:
+            kind, reason, transient = failure
+            if kind == "reconnect":
+                return _mark_needs_reconnect(locked, reason, now), locked
+            return _record_failure(locked, reason, now, transient=transient), locked
+        assert tokens is not None  # noqa: S101 - set when there is no failure
+        _apply_tokens(locked, tokens, now)
+    logger.info(
+        "oauth_token_refreshed",
+        extra={
+            "account_id": locked.pk,
+            "provider": locked.provider,
+            "rotated": bool(tokens.refresh_token),
+        },
+    )
+    return None, locked
+
+
+def _lease_lost_outcome(account: ConnectedAccount) -> Callable[[], None]:
+    def after_commit() -> None:
+        raise TokenRefreshFailed(
+            f"refreshing {account.provider} account {account.pk} outlasted its lease "
+            "(OAUTH_REFRESH_LEASE_SECONDS); the result was discarded",
+            provider=account.provider,
+            code="lease_lost",
+        )
+
+    return after_commit
+
+
+def _apply_tokens(account: ConnectedAccount, tokens: TokenSet, now: datetime) -> None:
     account.access_token = tokens.access_token
     if tokens.refresh_token:
         account.refresh_token = tokens.refresh_token
@@ -289,15 +474,6 @@ def _refresh_locked(account: ConnectedAccount, now: datetime) -> Callable[[], No
     account.last_error = ""
     account.next_refresh_attempt_at = None
     account.save()
-    logger.info(
-        "oauth_token_refreshed",
-        extra={
-            "account_id": account.pk,
-            "provider": account.provider,
-            "rotated": bool(tokens.refresh_token),
-        },
-    )
-    return None
 
 
 def _check_same_identity(backend: Any, account: ConnectedAccount) -> None:
@@ -358,13 +534,14 @@ def _mark_needs_reconnect(
     account.last_error = reason[:1000]
     account.next_refresh_attempt_at = None
     account.save()
+    # Called inside the refresh transaction: the receivers' writes commit with the new status.
+    oauth_account_needs_reconnect.send(sender=ConnectedAccount, account=account, reason=reason)
     logger.warning(
         "oauth_account_needs_reconnect",
         extra={"account_id": account.pk, "provider": account.provider, "reason": reason},
     )
 
     def after_commit() -> None:
-        oauth_account_needs_reconnect.send(sender=ConnectedAccount, account=account, reason=reason)
         raise ReconnectRequired(
             f"{account.provider} account {account.pk} needs reconnecting: {reason}",
             provider=account.provider,
@@ -439,7 +616,7 @@ def oauth_tokens_refresh_due(
         )[0]
         try:
             account = oauth_token_refresh(
-                account_id=account_id, now=now, within=within, idle_after=idle_after
+                account_id=account_id, now=now, within=within, idle_after=idle_after, wait=False
             )
         except ReconnectRequired as exc:
             report.needs_reconnect += 1
@@ -521,16 +698,16 @@ def connected_account_disconnect(*, account: ConnectedAccount) -> RevokeResult:
     with transaction.atomic():
         # Deleting the social-auth link cascades to the ConnectedAccount and its tokens.
         account.social_auth.delete()
+        oauth_account_disconnected.send(
+            sender=ConnectedAccount,
+            provider=provider,
+            uid=uid,
+            user_id=user_id,
+            revoked=result.revoked,
+        )
     logger.info(
         "oauth_account_disconnected",
         extra={"account_id": account_id, "provider": provider, "revoked": result.revoked},
-    )
-    oauth_account_disconnected.send(
-        sender=ConnectedAccount,
-        provider=provider,
-        uid=uid,
-        user_id=user_id,
-        revoked=result.revoked,
     )
     return result
 
@@ -548,5 +725,16 @@ def connected_account_revoke(*, account: ConnectedAccount) -> RevokeResult:
         locked.status = ConnectedAccount.Status.REVOKED
         locked.next_refresh_attempt_at = None
         locked.last_error = result.error
+        locked.refresh_lease_until = None
+        locked.refresh_lease_token = ""
         locked.save()
+        # The link stays (shown as revoked, the user may connect again) but the tokens are
+        # gone, so for a host the account is disconnected.
+        oauth_account_disconnected.send(
+            sender=ConnectedAccount,
+            provider=locked.provider,
+            uid=locked.uid,
+            user_id=locked.user_id,
+            revoked=result.revoked,
+        )
     return result

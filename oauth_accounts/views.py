@@ -101,6 +101,8 @@ def connections(request: HttpRequest) -> HttpResponse:
         row["status_label"] = selectors.STATUS_LABELS.get(row["status"], row["status"])
         if row["status"] != "active":
             row["reconnect_path"] = connect_paths.get(row["account"].provider)
+        if row["status"] == "expiring" and selectors.linked_without_refresh_token(row["account"]):
+            row["status_note"] = "Cannot be renewed: reconnect before it expires."
     return render(
         request,
         "oauth_accounts/connections.html",

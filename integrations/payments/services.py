@@ -4,7 +4,8 @@ Every call goes through `gateway.stripe_call` (breaker + limiter + metrics, erro
 once). Every create/refund carries an idempotency key — the caller's, or one derived from a
 stable business key (order reference, user id, payment + amount) — so a retried call never
 charges or refunds twice; Stripe keeps keys for 24 hours. Results are written to the local
-models through `integrations.payments.sync`.
+models through `integrations.payments.sync`, which sends the payment signals
+(`integrations.payments.signals`) when a change is written.
 
 Subscriptions (API version pinned in `conf.DEFAULT_STRIPE_API_VERSION`): since 2025-03-31 an
 invoice no longer has `payment_intent`; the client secret for a `default_incomplete`
@@ -29,6 +30,7 @@ from integrations.email.services import SendGridEmailService
 from integrations.payments import conf
 from integrations.payments.gateway import stripe_call, stripe_client
 from integrations.payments.models import Customer, Payment, Subscription
+from integrations.payments.signals import payment_refunded
 from integrations.payments.sync import (
     SyncResult,
     customer_sync,
@@ -196,10 +198,15 @@ class PaymentService:
         refunded = int(refund.amount or 0)
         with transaction.atomic():
             row = Payment.objects.select_for_update().get(pk=payment.pk)
+            before = row.amount_refunded
             row.amount_refunded = min(
                 row.amount_received or row.amount, row.amount_refunded + refunded
             )
             row.save(update_fields=["amount_refunded", "updated_at"])
+            if row.amount_refunded > before:
+                # The `charge.refunded` event that follows finds the amount already recorded
+                # and sends nothing, so this is the one signal for this refund.
+                payment_refunded.send(sender=Payment, payment=row, event_type=None)
         return row
 
     # --- subscriptions -----------------------------------------------------------------------
@@ -297,7 +304,7 @@ def payment_intent_event_apply(
     """Apply a `payment_intent.*` event; on succeeded / payment_failed, record the customer's
     email in the same transaction, keyed `payment:<intent>:<outcome>` (at most one ever)."""
     with transaction.atomic():
-        result = payment_sync(intent, event_at=event_at)
+        result = payment_sync(intent, event_at=event_at, event_type=event_type)
         outcome = event_type.rsplit(".", 1)[-1]
         # A late `succeeded` still confirms (the payment did succeed); a `payment_failed` that
         # is older than the state we hold (e.g. the retry already succeeded) does not alarm.

@@ -10,7 +10,17 @@ Liaison backend adds, once for all providers:
 - PKCE with S256 is always on (`USE_PKCE` and the challenge method cannot be switched off by
   a setting);
 - credentials, scopes and extra authorization parameters come from `oauth_accounts.conf` at
-  call time, and a provider is *enabled* only when those are set;
+  call time (`OAUTH_<PROVIDER>_AUTH_EXTRA_ARGUMENTS` merged over the provider's own; a
+  parameter the flow's security rests on — state, PKCE, redirect URI, nonce — cannot be set
+  that way), and a provider is *enabled* only when those are set;
+- one token-endpoint client authentication for code exchange, refresh and revocation:
+  `use_basic_auth()` (OIDC: from `token_endpoint_auth_methods_supported`, `client_secret_basic`
+  preferred, `client_secret_post` otherwise) — social-core's refresh always put the secret in
+  the body;
+- RFC 9207: the callback's `iss` must name the provider's issuer when it sends one, and must
+  be present when the provider advertises `authorization_response_iss_parameter_supported`;
+- a link refused by the pipeline (the provider account belongs to another user) comes after
+  the code was exchanged: the tokens just issued are revoked before the error is shown;
 - `revoke_grant()`: end the whole grant at the provider (subclasses say how).
 
 State is social-core 7's per-flow transaction: each authorization start gets its own random
@@ -20,12 +30,21 @@ second tab gets its own state and a replayed callback fails with `AuthSessionErr
 
 from __future__ import annotations
 
+import logging
 from abc import abstractmethod
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from requests import Response
-from social_core.exceptions import AuthProviderError, ErrorStage
+from requests.auth import AuthBase, HTTPBasicAuth
+from social_core.exceptions import (
+    AuthAssociationError,
+    AuthConfigurationError,
+    AuthProviderError,
+    AuthResponseError,
+    ErrorStage,
+    SocialAuthBaseException,
+)
 
 from integrations.core.exceptions import (
     ClientError,
@@ -35,6 +54,7 @@ from integrations.core.exceptions import (
     Timeout,
 )
 from integrations.outbound.http import ServiceClient
+from oauth_accounts import conf
 
 if TYPE_CHECKING:
     from social_core.backends.base import BaseAuth
@@ -46,6 +66,21 @@ _FORCED_SETTINGS: dict[str, Any] = {
     "USE_PKCE": True,
     "PKCE_CODE_CHALLENGE_METHOD": "S256",
 }
+# Authorization-request parameters that extra arguments must not replace.
+RESERVED_AUTH_PARAMETERS = frozenset(
+    {
+        "client_id",
+        "redirect_uri",
+        "response_type",
+        "state",
+        "scope",
+        "nonce",
+        "code_challenge",
+        "code_challenge_method",
+    }
+)
+
+logger = logging.getLogger(__name__)
 
 
 class LiaisonBackendMixin:
@@ -91,6 +126,128 @@ class LiaisonBackendMixin:
         if name in overrides:
             return overrides[name]
         return self.strategy.setting(name, default=default, backend=self)
+
+    def auth_extra_arguments(self) -> dict[str, str]:
+        """The provider's own extra authorization parameters, then
+        `OAUTH_<PROVIDER>_AUTH_EXTRA_ARGUMENTS` over them."""
+        arguments = dict(super().auth_extra_arguments())  # type: ignore[misc]
+        configured = conf.auth_extra_arguments(self.name)
+        reserved = sorted(set(configured) & RESERVED_AUTH_PARAMETERS)
+        if reserved:
+            raise AuthConfigurationError(
+                self._as_backend(),
+                f"OAUTH_{self.name.upper()}_AUTH_EXTRA_ARGUMENTS may not set {', '.join(reserved)}",
+                code="invalid_setting",
+                parameter=f"OAUTH_{self.name.upper()}_AUTH_EXTRA_ARGUMENTS",
+                stage="begin",
+            )
+        arguments.update(configured)
+        return arguments
+
+    # --- token endpoint client authentication ---------------------------------------------
+
+    def use_basic_auth(self) -> bool:
+        """True: `client_secret_basic` (HTTP Basic); False: `client_secret_post` (in the body).
+        The same answer for code exchange, refresh and revocation."""
+        return bool(super().use_basic_auth())  # type: ignore[misc]
+
+    def client_auth(self) -> tuple[tuple[str, str] | None, dict[str, str]]:
+        """(Basic credentials or None, form fields to add) for a token-endpoint request."""
+        client_id, client_secret = self.configured_credentials()
+        if self.use_basic_auth():
+            return (client_id, client_secret), {}
+        return None, {"client_id": client_id, "client_secret": client_secret}
+
+    def refresh_token_params(self, token: str, *args: Any, **kwargs: Any) -> dict[str, str]:
+        params = dict(super().refresh_token_params(token, *args, **kwargs))  # type: ignore[misc]
+        if self.use_basic_auth():
+            params.pop("client_id", None)
+            params.pop("client_secret", None)
+        return params
+
+    def refresh_token_auth(self) -> AuthBase | None:
+        if self.use_basic_auth():
+            client_id, client_secret = self.configured_credentials()
+            return HTTPBasicAuth(client_id, client_secret)
+        return None
+
+    # --- callback checks -------------------------------------------------------------------
+
+    def authorization_response_issuer(self) -> tuple[str, bool]:
+        """(issuer the callback's `iss` must equal, whether `iss` is required); an empty issuer
+        means the provider names none and nothing is checked."""
+        return "", False
+
+    def validate_authorization_response_issuer(self) -> None:
+        """RFC 9207 §2.4: refuse a callback whose `iss` is another issuer's (mix-up attack),
+        or that lacks `iss` from a provider that advertises sending it. Runs before the code
+        is sent anywhere."""
+        expected, required = self.authorization_response_issuer()
+        if not expected:
+            return
+        data = getattr(self, "data", None) or {}
+        received = data.get("iss")
+        if not received:
+            if required:
+                raise AuthResponseError(
+                    self._as_backend(),
+                    "the authorization response has no iss parameter",
+                    code="missing_claim",
+                    claim="iss",
+                    stage="callback",
+                )
+            return
+        if received != expected:
+            raise AuthResponseError(
+                self._as_backend(),
+                "the authorization response names another issuer",
+                code="invalid_claim",
+                claim="iss",
+                stage="callback",
+            )
+
+    def auth_complete(self, *args: Any, **kwargs: Any) -> Any:
+        self.validate_authorization_response_issuer()
+        return super().auth_complete(*args, **kwargs)  # type: ignore[misc]
+
+    def do_auth(self, access_token: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().do_auth(access_token, *args, **kwargs)  # type: ignore[misc]
+        except AuthAssociationError:
+            response = kwargs.get("response") or {}
+            self.revoke_refused_link(
+                access_token=response.get("access_token") or access_token,
+                refresh_token=response.get("refresh_token"),
+            )
+            raise
+
+    def revoke_refused_link(self, *, access_token: Any, refresh_token: Any) -> bool:
+        """End the tokens of an exchange whose link was refused. Never raises for provider
+        failures (the user still sees why linking was refused); True when revoked."""
+        try:
+            self.revoke_issued_tokens(
+                access_token=access_token if isinstance(access_token, str) else None,
+                refresh_token=refresh_token if isinstance(refresh_token, str) else None,
+            )
+        except RevokeUnsupported as exc:
+            logger.warning(
+                "oauth_refused_link_not_revoked", extra={"provider": self.name, "reason": str(exc)}
+            )
+            return False
+        except (IntegrationError, SocialAuthBaseException) as exc:
+            logger.warning(
+                "oauth_refused_link_revoke_failed",
+                extra={"provider": self.name, "reason": type(exc).__name__},
+            )
+            return False
+        logger.info("oauth_refused_link_revoked", extra={"provider": self.name})
+        return True
+
+    def revoke_issued_tokens(self, *, access_token: str | None, refresh_token: str | None) -> None:
+        """Revoke the tokens one code exchange issued (default: as `revoke_grant`). A provider
+        whose revocation ends every grant of the user for this app overrides this, so refusing
+        a second link does not end the first."""
+        self.revoke_grant(access_token=access_token, refresh_token=refresh_token)
 
     # --- HTTP through the resilient client ------------------------------------------------
 

@@ -10,7 +10,9 @@ Errors come back as HTTP 200 with `{"error": "bad_refresh_token"}` etc.
 
 Revocation: `DELETE /applications/{client_id}/grant` with the app's basic auth and
 `{"access_token": ...}` (REST API version 2022-11-28) ends the whole grant; social-core's
-GitHub backend has no revoke URL. Rate limits: 5,000 requests/h per user token
+GitHub backend has no revoke URL. A refused second link revokes only the token it was issued
+(`DELETE /applications/{client_id}/token`), so the account's existing link keeps working.
+Rate limits: 5,000 requests/h per user token
 (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api).
 """
 
@@ -46,6 +48,21 @@ class GitHubBackend(LiaisonBackendMixin, GithubOAuth2, BaseOAuth2PKCE):
             f"{self.api_url()}user{path or ''}",
             headers={
                 "Authorization": f"Bearer {access_token}",
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": API_VERSION,
+            },
+        )
+
+    def revoke_issued_tokens(self, *, access_token: str | None, refresh_token: str | None) -> None:
+        if not access_token:
+            raise RevokeUnsupported("GitHub revokes a token by access token; none was issued")
+        client_id, client_secret = self.configured_credentials()
+        self.http(
+            "DELETE",
+            f"{self.api_url()}applications/{client_id}/token",
+            auth=(client_id, client_secret),
+            json={"access_token": access_token},
+            headers={
                 "Accept": "application/vnd.github+json",
                 "X-GitHub-Api-Version": API_VERSION,
             },

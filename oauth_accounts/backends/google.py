@@ -29,6 +29,8 @@ class GoogleBackend(LiaisonBackendMixin, GoogleOAuth2, BaseOAuth2PKCE):
     AUTHORIZATION_URL = "https://accounts.google.com/o/oauth2/v2/auth"
     ACCESS_TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL  # nosec B105
     REVOKE_URL = "https://oauth2.googleapis.com/revoke"
+    # What Google's callbacks carry as RFC 9207 `iss` (checked when present).
+    ISSUER = "https://accounts.google.com"
 
     @classmethod
     def configured_credentials(cls) -> tuple[str, str]:
@@ -43,6 +45,16 @@ class GoogleBackend(LiaisonBackendMixin, GoogleOAuth2, BaseOAuth2PKCE):
                 "include_granted_scopes": "true",
             },
         }
+
+    def authorization_response_issuer(self) -> tuple[str, bool]:
+        return self.ISSUER, False
+
+    def revoke_issued_tokens(self, *, access_token: str | None, refresh_token: str | None) -> None:
+        # Google revokes per user and app, whatever token is sent: revoking the tokens of a
+        # refused second link would also end the first link of the same Google account.
+        raise RevokeUnsupported(
+            "Google would also revoke the existing link of this Google account; not revoked"
+        )
 
     def revoke_grant(self, *, access_token: str | None, refresh_token: str | None) -> None:
         token = refresh_token or access_token

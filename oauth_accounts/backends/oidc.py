@@ -6,7 +6,13 @@ Spec: OpenID Connect Core 1.0 and Discovery 1.0 — endpoints come from
 (signature, `iss`, `aud`, `exp`, `iat`, nonce) by social-core. PKCE (RFC 7636, S256) is on,
 although social-core's OIDC backend leaves it off by default. Revocation uses the RFC 7009
 `revocation_endpoint` from discovery when the provider publishes one (revoking the refresh
-token ends the grant). Rate limits are the provider's own; none is assumed.
+token ends the grant). Token-endpoint client authentication (exchange, refresh, revocation)
+follows `token_endpoint_auth_methods_supported`: `client_secret_basic` when listed (or nothing is
+listed, the spec's default), `client_secret_post` otherwise. RFC 9207: when discovery says
+`authorization_response_iss_parameter_supported`, the callback must carry `iss` equal to the
+discovered `issuer`. Spec-strict providers issue a refresh token only for `offline_access` with
+`prompt=consent` (OIDC Core §11): `OAUTH_OIDC_PROMPT` and `OAUTH_OIDC_AUTH_EXTRA_ARGUMENTS`.
+Rate limits are the provider's own; none is assumed.
 """
 
 from __future__ import annotations
@@ -43,11 +49,23 @@ class OIDCBackend(LiaisonBackendMixin, OpenIdConnectAuth):
         return conf.oidc_title()
 
     def provider_settings(self) -> dict[str, Any]:
-        return {
+        values: dict[str, Any] = {
             "OIDC_ENDPOINT": conf.oidc_issuer(),
             "SCOPE": conf.oidc_scopes(),
             "IGNORE_DEFAULT_SCOPE": True,
         }
+        prompt = conf.oidc_prompt()
+        if prompt:
+            # social-core checks the values (none, login, consent, select_account).
+            values["PROMPT"] = prompt
+        return values
+
+    def authorization_response_issuer(self) -> tuple[str, bool]:
+        config = self.oidc_config()
+        issuer = config.get("issuer")
+        if not isinstance(issuer, str) or not issuer:
+            return "", False
+        return issuer, config.get("authorization_response_iss_parameter_supported") is True
 
     def revocation_endpoint(self) -> str:
         endpoint = self.oidc_config().get("revocation_endpoint")
@@ -62,13 +80,8 @@ class OIDCBackend(LiaisonBackendMixin, OpenIdConnectAuth):
         )
         if not token:
             raise RevokeUnsupported("no token to revoke")
-        client_id, client_secret = self.configured_credentials()
-        data = {"token": token, "token_type_hint": hint}
-        auth: tuple[str, str] | None = None
-        if self.use_basic_auth():
-            auth = (client_id, client_secret)
-        else:
-            data.update({"client_id": client_id, "client_secret": client_secret})
+        auth, client_fields = self.client_auth()
+        data = {"token": token, "token_type_hint": hint, **client_fields}
         self.http(
             "POST",
             endpoint,

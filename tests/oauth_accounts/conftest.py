@@ -7,9 +7,11 @@ import base64
 import hashlib
 import json
 import secrets
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,6 +19,7 @@ import jwt
 import pytest
 import responses
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.db import connection, connections
 from jwt.algorithms import RSAAlgorithm
 
 from integrations.outbound.resilience import use_runtime
@@ -47,6 +50,16 @@ def resilient_state() -> Iterator[FakeRuntime]:
         yield runtime
 
 
+@pytest.fixture(autouse=True)
+def fresh_discovery() -> Iterator[None]:
+    """social-core caches OIDC discovery documents per class for a day: each test gets its own."""
+    from oauth_accounts.backends.oidc import OIDCBackend
+
+    OIDCBackend.get_openid_configuration.invalidate()
+    yield
+    OIDCBackend.get_openid_configuration.invalidate()
+
+
 @pytest.fixture
 def credentials(settings: Any) -> Credentials:
     creds = Credentials(
@@ -66,6 +79,38 @@ def credentials(settings: Any) -> Credentials:
         for name in ("google", "github", "oidc")
     }
     return creds
+
+
+@pytest.fixture
+def concurrent_database(transactional_db: None, tmp_path: Path) -> Iterator[None]:
+    """A database that many threads can write the way Liaison's does in production.
+
+    On SQLite the test database lives in memory with a shared cache, where a writer that meets
+    another connection's lock fails at once ("database table is locked") instead of waiting as
+    it does on the file database Liaison runs on (WAL, busy timeout). For this test the default
+    connection (and every connection a thread opens) uses a file copy of the test database,
+    made with SQLite's backup API, with the production options. PostgreSQL: unchanged.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    memory = connections["default"]
+    memory.ensure_connection()
+    path = tmp_path / "concurrent.sqlite3"
+    target = sqlite3.connect(path)
+    memory.connection.backup(target)
+    target.close()
+    settings_dict = connections.settings["default"]
+    original_name = settings_dict["NAME"]
+    settings_dict["NAME"] = str(path)
+    on_file = connections.create_connection("default")
+    connections["default"] = on_file
+    try:
+        yield
+    finally:
+        on_file.close()
+        settings_dict["NAME"] = original_name
+        connections["default"] = memory
 
 
 @pytest.fixture
@@ -114,17 +159,27 @@ class FakeIdP:
     nonce: str = ""
     token_requests: list[dict[str, str]] = field(default_factory=list)
     revoke_requests: list[dict[str, str]] = field(default_factory=list)
+    # The Authorization header of each revocation request, in order.
+    revoke_authorizations: list[str] = field(default_factory=list)
     kid: str = "test-key-1"
+    # token_endpoint_auth_methods_supported in discovery.
+    auth_methods: tuple[str, ...] = ("client_secret_basic",)
+    # RFC 9207 authorization_response_iss_parameter_supported in discovery (None: not listed).
+    iss_supported: bool | None = None
+    # Whether token responses carry a refresh token.
+    issue_refresh_token: bool = True
 
     def install(self) -> FakeIdP:
-        discovery = {
+        discovery: dict[str, Any] = {
             "issuer": ISSUER,
             "authorization_endpoint": f"{ISSUER}/authorize",
             "token_endpoint": f"{ISSUER}/token",
             "userinfo_endpoint": f"{ISSUER}/userinfo",
             "jwks_uri": f"{ISSUER}/jwks",
-            "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+            "token_endpoint_auth_methods_supported": list(self.auth_methods),
         }
+        if self.iss_supported is not None:
+            discovery["authorization_response_iss_parameter_supported"] = self.iss_supported
         if self.with_revocation:
             discovery["revocation_endpoint"] = f"{ISSUER}/revoke"
         self.mock.get(f"{ISSUER}/.well-known/openid-configuration", json=discovery)
@@ -166,11 +221,14 @@ class FakeIdP:
                 self.nonce if form.get("grant_type") != "refresh_token" else None
             ),
         }
+        if not self.issue_refresh_token:
+            del body["refresh_token"]
         return 200, {"Content-Type": "application/json"}, json.dumps(body)
 
     def _revoke(self, request: Any) -> tuple[int, dict[str, str], str]:
         form = form_of(request.body)
         self.revoke_requests.append(form)
+        self.revoke_authorizations.append(request.headers.get("Authorization", ""))
         return 200, {}, ""
 
 

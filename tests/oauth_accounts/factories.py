@@ -56,6 +56,8 @@ def make_account(
         refresh_token=fake_token("refresh") if refresh_token is GENERATE else refresh_token,
         expires_at=now + expires_in if expires_in is not None else None,
         status=status,
-        last_refreshed_at=fields.pop("last_refreshed_at", now),
+        # Issued half an hour ago unless told otherwise: the refresh threshold depends on
+        # the token's lifetime (issue to expiry), and most tests are about the margin.
+        last_refreshed_at=fields.pop("last_refreshed_at", now - timedelta(minutes=30)),
         **fields,
     )

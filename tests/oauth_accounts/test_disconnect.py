@@ -206,7 +206,7 @@ def test_admin_shows_token_state_never_values_and_actions_report_counts(
     )
     response = client.post(
         "/admin/liaison_oauth/connectedaccount/",
-        {"action": "refresh_now", "_selected_action": [account.pk]},
+        {"action": "refresh_now", "_selected_action": [account.pk], "confirmed": "yes"},
         follow=True,
     )
     assert b"Refreshed 1 account(s); 0 failed" in response.content
@@ -214,7 +214,7 @@ def test_admin_shows_token_state_never_values_and_actions_report_counts(
     mocked.post(GOOGLE_REVOKE_URL, status=200)
     response = client.post(
         "/admin/liaison_oauth/connectedaccount/",
-        {"action": "revoke", "_selected_action": [account.pk]},
+        {"action": "revoke", "_selected_action": [account.pk], "confirmed": "yes"},
         follow=True,
     )
     assert b"Revoked 1 account(s)" in response.content
@@ -269,7 +269,9 @@ def test_client_credentials_token_is_cached_until_near_expiry(credentials, mocke
     assert request.headers["Authorization"] == basic_auth("svc", "fake-svc-secret")
 
     row = ClientCredentialsToken.objects.get()
+    # The token was fetched 58 minutes ago: 2 minutes of its hour are left.
     row.expires_at = row.expires_at - timedelta(minutes=58)
+    row.fetched_at = row.fetched_at - timedelta(minutes=58)
     row.save()
     mocked.replace(responses.POST, url, json={"access_token": second, "expires_in": 3600})
     assert client_credentials_token(**kwargs) == second
