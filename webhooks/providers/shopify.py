@@ -127,9 +127,11 @@ class ShopifyWebhookProvider(WebhookProvider):
     def sample_body(self, event_type: str | None, *, event_id: str) -> bytes:
         event_type = event_type or DEFAULT_EVENT_TYPE
         now = epoch_to_iso(int(time.time()))
+        # Object ids from the delivery id: two samples never share a body, as two real
+        # deliveries never do (the endpoint's duplicate-body window would swallow the second).
         number = int(signing.sha256_hex(event_id.encode("utf-8"))[:8], 16)
         customer = {
-            "id": 706405506930370000 + number % 1000,
+            "id": 706405506930370000 + number,
             "email": "customer@example.com",
             "first_name": "Sample",
             "last_name": "Customer",
@@ -141,7 +143,7 @@ class ShopifyWebhookProvider(WebhookProvider):
             payload = customer
         elif event_type.startswith("products/"):
             payload = {
-                "id": 788032119674292900 + number % 1000,
+                "id": 788032119674292900 + number,
                 "title": "Sample T-Shirt",
                 "status": "active",
                 "vendor": "Liaison Sample",
@@ -156,7 +158,7 @@ class ShopifyWebhookProvider(WebhookProvider):
             payload = {"id": 548380009, "name": "Liaison Sample", "domain": SAMPLE_SHOP}
         else:
             payload = {
-                "id": 820982911946154500 + number % 1000,
+                "id": 820982911946154500 + number,
                 "admin_graphql_api_id": "gid://shopify/Order/820982911946154508",
                 "name": f"#{1000 + number % 9000}",
                 "order_number": 1000 + number % 9000,
