@@ -231,8 +231,6 @@ def test_a_batch_is_stored_once_per_element_inside_the_window(client):
 def test_samples_of_distinct_deliveries_never_share_a_body(provider_id):
     """`send_test_webhook` and the load tests post samples to endpoints whose duplicate-body
     window is on by default: two samples with the same body would be stored once."""
-    from webhooks.providers import get_provider
-
     provider = get_provider(provider_id)
     bodies = {provider.sample_body(None, event_id=f"evt_sample_{n}") for n in range(3000)}
     assert len(bodies) == 3000
