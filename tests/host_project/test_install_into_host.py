@@ -266,6 +266,34 @@ def test_installed_version_is_exposed(host: HostProject) -> None:
     assert result.stdout.strip() == host.wheel.name.split("-")[1]
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("FIELD_ENCRYPTION_KEYS", "", "FIELD_ENCRYPTION_KEYS"),
+        ("FIELD_ENCRYPTION_KEYS", "not-a-fernet-key", "FIELD_ENCRYPTION_KEYS"),
+    ],
+)
+def test_check_names_a_required_setting_the_host_got_wrong(
+    host: HostProject, variable: str, value: str, named: str
+) -> None:
+    started = time.monotonic()
+    result = subprocess.run(
+        [host.python, "manage.py", "check"],
+        cwd=host.root,
+        env={**host.env, variable: value},
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode != 0, result.stdout
+    assert named in result.stderr, result.stderr
+    assert "liaison_core.E00" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    seconds = time.monotonic() - started
+    _log(f"manage.py check with {variable}={value!r} names {named} ({seconds:.1f} s)")
+
+
 def test_check_deploy_is_clean(host: HostProject) -> None:
     result = host.manage(
         "check", "--deploy", "--fail-level", "WARNING", what="manage.py check --deploy"
