@@ -25,7 +25,7 @@ from django.utils import timezone
 from integrations.outbound.http import ServiceClient
 from oauth_accounts import conf
 from oauth_accounts.exceptions import OAuthError
-from oauth_accounts.models import ClientCredentialsToken
+from oauth_accounts.models import NO_LEASE, ClientCredentialsToken
 
 logger = logging.getLogger(__name__)
 
@@ -77,13 +77,13 @@ def client_credentials_token(
                 locked.fetched_at = fetched_at
                 locked.service = service
                 locked.fetch_lease_until = None
-                locked.fetch_lease_token = ""
+                locked.fetch_lease_token = NO_LEASE
                 locked.save()
             else:
                 logger.warning("oauth_client_credentials_lease_lost", extra={"service": service})
     finally:
         ClientCredentialsToken.objects.filter(pk=row.pk, fetch_lease_token=lease).update(
-            fetch_lease_until=None, fetch_lease_token=""
+            fetch_lease_until=None, fetch_lease_token=NO_LEASE
         )
     logger.info("oauth_client_credentials_fetched", extra={"service": service})
     return token

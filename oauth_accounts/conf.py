@@ -37,14 +37,14 @@ URL_NAMESPACE = "liaison_oauth"
 # A provider is enabled when its client id and secret are set (OIDC also needs the issuer).
 DEFAULTS: dict[str, object] = {
     "OAUTH_GOOGLE_CLIENT_ID": "",
-    "OAUTH_GOOGLE_CLIENT_SECRET": "",
+    "OAUTH_GOOGLE_CLIENT_SECRET": "",  # nosec B105 - unset by default, not a secret
     "OAUTH_GOOGLE_SCOPES": (),
     "OAUTH_GITHUB_CLIENT_ID": "",
-    "OAUTH_GITHUB_CLIENT_SECRET": "",
+    "OAUTH_GITHUB_CLIENT_SECRET": "",  # nosec B105 - unset by default, not a secret
     "OAUTH_GITHUB_SCOPES": DEFAULT_GITHUB_SCOPES,
     "OAUTH_OIDC_ISSUER": "",
     "OAUTH_OIDC_CLIENT_ID": "",
-    "OAUTH_OIDC_CLIENT_SECRET": "",
+    "OAUTH_OIDC_CLIENT_SECRET": "",  # nosec B105 - unset by default, not a secret
     "OAUTH_OIDC_SCOPES": DEFAULT_OIDC_SCOPES,
     "OAUTH_OIDC_TITLE": DEFAULT_OIDC_TITLE,
     "OAUTH_REFRESH_MARGIN_SECONDS": DEFAULT_REFRESH_MARGIN_SECONDS,

@@ -15,6 +15,9 @@ from django.utils import timezone
 
 from integrations.core.fields import EncryptedTextField
 
+# The lease token of a row nobody is refreshing (a lease id, not a credential).
+NO_LEASE = ""  # nosec B105
+
 
 class ConnectedAccount(models.Model):
     class Status(models.TextChoices):
@@ -54,7 +57,7 @@ class ConnectedAccount(models.Model):
     # lock held across the provider call) and saves the new tokens only while the lease is
     # still its own (`oauth_accounts.services.oauth_token_refresh`).
     refresh_lease_until = models.DateTimeField(null=True, blank=True)
-    refresh_lease_token = models.CharField(max_length=32, blank=True, default="")
+    refresh_lease_token = models.CharField(max_length=32, blank=True, default=NO_LEASE)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -91,7 +94,7 @@ class ClientCredentialsToken(models.Model):
     fetched_at = models.DateTimeField(null=True, blank=True)
     # Same lease as ConnectedAccount: one fetch at a time, no lock held across the call.
     fetch_lease_until = models.DateTimeField(null=True, blank=True)
-    fetch_lease_token = models.CharField(max_length=32, blank=True, default="")
+    fetch_lease_token = models.CharField(max_length=32, blank=True, default=NO_LEASE)
 
     class Meta:
         ordering = ["service", "client_id"]

@@ -49,7 +49,7 @@ from oauth_accounts.exceptions import (
     ReconnectRequired,
     TokenRefreshFailed,
 )
-from oauth_accounts.models import ConnectedAccount
+from oauth_accounts.models import NO_LEASE, ConnectedAccount
 from oauth_accounts.signals import (
     oauth_account_connected,
     oauth_account_disconnected,
@@ -188,7 +188,7 @@ def connected_account_save_from_flow(
         account.next_refresh_attempt_at = None
         # A refresh still in flight for the old grant must not overwrite these tokens.
         account.refresh_lease_until = None
-        account.refresh_lease_token = ""
+        account.refresh_lease_token = NO_LEASE
         account.save()
         # In the transaction that stores the tokens: a receiver's writes commit with them.
         oauth_account_connected.send(sender=ConnectedAccount, account=account, created=created)
@@ -374,7 +374,7 @@ def _lease_claim(account: ConnectedAccount) -> str | None:
 def _lease_release(account_id: int, lease: str) -> None:
     """Drop the lease if it is still ours (a no-op after a successful save, which clears it)."""
     ConnectedAccount.objects.filter(pk=account_id, refresh_lease_token=lease).update(
-        refresh_lease_until=None, refresh_lease_token=""
+        refresh_lease_until=None, refresh_lease_token=NO_LEASE
     )
 
 
@@ -427,13 +427,14 @@ def _refresh_with_lease(
                 return None, locked
             return _lease_lost_outcome(locked), locked
         locked.refresh_lease_until = None
-        locked.refresh_lease_token = ""
+        locked.refresh_lease_token = NO_LEASE
         if failure is not None:
             kind, reason, transient = failure
             if kind == "reconnect":
                 return _mark_needs_reconnect(locked, reason, now), locked
             return _record_failure(locked, reason, now, transient=transient), locked
-        assert tokens is not None  # noqa: S101 - set when there is no failure
+        if tokens is None:  # the provider call returns tokens or a failure, never neither
+            raise RuntimeError("oauth_token_refresh: no tokens and no failure")
         _apply_tokens(locked, tokens, now)
     logger.info(
         "oauth_token_refreshed",
@@ -726,7 +727,7 @@ def connected_account_revoke(*, account: ConnectedAccount) -> RevokeResult:
         locked.next_refresh_attempt_at = None
         locked.last_error = result.error
         locked.refresh_lease_until = None
-        locked.refresh_lease_token = ""
+        locked.refresh_lease_token = NO_LEASE
         locked.save()
         # The link stays (shown as revoked, the user may connect again) but the tokens are
         # gone, so for a host the account is disconnected.

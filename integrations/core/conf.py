@@ -14,8 +14,8 @@ DEFAULT_RATE_LIMITS: dict[str, str] = {
     "login": "10/m",
     "login_username": "30/h",
     "login_username_global": "300/h",
-    "password_reset": "20/h",
-    "password_reset_email": "5/h",
+    "password_reset": "20/h",  # nosec B105 - a rate, not a password
+    "password_reset_email": "5/h",  # nosec B105 - a rate, not a password
     "connect": "20/m",
     "api_anon": "60/m",
     "api_user": "600/m",

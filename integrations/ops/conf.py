@@ -33,7 +33,7 @@ DEFAULTS: dict[str, object] = {
     "ALERT_EMAIL_ADMINS": DEFAULT_ALERT_EMAIL_ADMINS,
     "ALERTS_CHECK_INTERVAL_SECONDS": DEFAULT_ALERTS_CHECK_INTERVAL_SECONDS,
     # Neither a token nor addresses: /metrics answers loopback clients only.
-    "METRICS_TOKEN": "",
+    "METRICS_TOKEN": "",  # nosec B105 - unset by default, not a secret
     "METRICS_ALLOWED_IPS": (),
 }
 

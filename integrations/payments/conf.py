@@ -19,7 +19,7 @@ DEFAULT_PAYMENTS_SEND_EMAILS = True
 # Every setting this app reads, with its default (the README's table is checked against it).
 DEFAULTS: dict[str, object] = {
     # No key: every Stripe call fails with "STRIPE_SECRET_KEY not set" (nothing is attempted).
-    "STRIPE_SECRET_KEY": "",
+    "STRIPE_SECRET_KEY": "",  # nosec B105 - unset by default, not a secret
     "STRIPE_API_VERSION": DEFAULT_STRIPE_API_VERSION,
     "STRIPE_MAX_NETWORK_RETRIES": DEFAULT_STRIPE_MAX_NETWORK_RETRIES,
     "STRIPE_CONNECT_TIMEOUT": DEFAULT_STRIPE_CONNECT_TIMEOUT,

@@ -21,7 +21,7 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 _FIELD_OPTIONS = {
     "options": "--options",
     "public_key": "--public-key",
-    "secret": "--secret",
+    "secret": "--secret",  # nosec B105 - a flag name, not a secret
     "tolerance_seconds": "--tolerance",
     "max_body_bytes": "--max-body-bytes",
     "duplicate_body_window_hours": "--duplicate-body-window-hours",
