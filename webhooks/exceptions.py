@@ -52,6 +52,13 @@ class PayloadTooLarge(DeliveryRejected):
     reason = "payload_too_large"
 
 
+class LengthRequired(DeliveryRejected):
+    """A chunked body this server cannot read to its end (no terminated input stream)."""
+
+    status_code = 411
+    reason = "length_required"
+
+
 class UnknownProvider(WebhookError, KeyError):
     """A provider id that is not in `webhooks.providers.PROVIDERS`."""
 

@@ -26,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from webhooks import conf
 from webhooks.exceptions import (
     DeliveryRejected,
+    LengthRequired,
     MalformedPayload,
     PayloadTooLarge,
     WebhookConfigurationError,
@@ -44,13 +45,6 @@ logger = logging.getLogger(__name__)
 _FORM = "application/x-www-form-urlencoded"
 # The largest `body_size` the failure log stores (PositiveIntegerField on every database).
 BODY_SIZE_MAX = 2**31 - 1
-
-
-class LengthRequired(DeliveryRejected):
-    """A chunked body this server cannot read to its end (no terminated input stream)."""
-
-    status_code = 411
-    reason = "length_required"
 
 
 # CSRF: providers sign their deliveries instead. CSP: the answers are JSON for machines, never
