@@ -323,13 +323,11 @@ class WebhookEventAdmin(GuardedActionsMixin, admin.ModelAdmin):
 
     @admin.display(description="payload")
     def pretty_payload(self, obj: WebhookEvent) -> str:
-        payload = obj.payload
-        text = (
-            payload
-            if isinstance(payload, str)
-            else json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False)
-        )
-        return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)
+        display = obj.payload_display
+        html = format_html('<pre style="white-space: pre-wrap">{}</pre>', display.text)
+        if display.note:
+            return format_html("<p><strong>{}</strong></p>{}", display.note, html)
+        return html
 
     def has_replay_permission(self, request: HttpRequest) -> bool:
         return has_model_permission(request, self.model, "replay")

@@ -9,7 +9,6 @@ serialised: an endpoint says whether it has an active secret and how many, never
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -103,6 +102,12 @@ class WebhookEventDetailSerializer(WebhookEventSerializer):
     pretty_payload = serializers.SerializerMethodField(
         help_text="The payload as indented, key-sorted JSON text (as the admin shows it)."
     )
+    payload_note = serializers.SerializerMethodField(
+        help_text=(
+            "Why `payload` and `pretty_payload` hold the stored text instead of parsed JSON "
+            "(nested too deeply to display); empty otherwise."
+        )
+    )
 
     class Meta(WebhookEventSerializer.Meta):
         fields = [
@@ -112,17 +117,18 @@ class WebhookEventDetailSerializer(WebhookEventSerializer):
             "headers",
             "payload",
             "pretty_payload",
+            "payload_note",
         ]
         read_only_fields = fields
 
     def get_payload(self, event: WebhookEvent) -> Any:
-        return event.payload
+        return event.payload_display.data
 
     def get_pretty_payload(self, event: WebhookEvent) -> str:
-        payload = event.payload
-        if isinstance(payload, str):
-            return payload
-        return json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False)
+        return event.payload_display.text
+
+    def get_payload_note(self, event: WebhookEvent) -> str:
+        return event.payload_display.note
 
 
 @extend_schema(parameters=[WebhookEventFilterSerializer])

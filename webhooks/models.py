@@ -16,6 +16,9 @@
 from __future__ import annotations
 
 import json
+import math
+import re
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl
@@ -245,17 +248,188 @@ class WebhookEvent(models.Model):
         return bytes(self.body)
 
     @cached_property
-    def payload(self) -> Any:
-        """The stored body parsed: JSON, or a dict of form fields (Twilio); raw text else."""
-        raw = self.raw_body
-        content_type = str((self.headers or {}).get("content-type", ""))
-        text = raw.decode("utf-8", errors="replace")
-        if content_type.startswith("application/x-www-form-urlencoded"):
-            return dict(parse_qsl(text, keep_blank_values=True))
+    def _parsed_body(self) -> ParsedBody:
+        content_type = self._content_type
+        if content_type.startswith(FORM_CONTENT_TYPE):
+            # Form bodies are the provider's to read: GitHub and Slack wrap their JSON in a
+            # `payload` field, Twilio's fields are the payload. Re-encoded as JSON, the result
+            # goes through the same cleaning as every other body.
+            stored = self._provider_payload(content_type)
+            if stored is not None:
+                return event_body_parse_full(json.dumps(stored).encode())
+        return event_body_parse_full(self.raw_body, content_type=content_type)
+
+    def _provider_payload(self, content_type: str) -> Any:
+        from webhooks.exceptions import WebhookError
+        from webhooks.providers import get_provider
+
         try:
-            return json.loads(text)
-        except ValueError:
-            return text
+            return get_provider(self.provider).stored_payload(
+                self.raw_body, {"content-type": content_type}
+            )
+        except (WebhookError, ValueError):  # not the provider's shape: read the form as such
+            return None
+
+    @property
+    def payload(self) -> Any:
+        """The stored body parsed (`event_body_parse`): what handlers and every reader see."""
+        return self._parsed_body.value
+
+    @cached_property
+    def payload_display(self) -> PayloadDisplay:
+        """The payload for people (admin, staff API): never raises, whatever the body holds."""
+        return payload_display(self._parsed_body, raw=self.raw_body)
+
+    @property
+    def _content_type(self) -> str:
+        return str((self.headers or {}).get("content-type", ""))
+
+
+# --- parsing stored bodies -------------------------------------------------------------------
+#
+# The stored bytes are never changed (signatures cover them); what is parsed from them is made
+# into text every database and encoder accepts, once, here, so handlers, the admin and the API
+# agree and PostgreSQL never sees NUL (text and jsonb refuse it) or a lone surrogate (not
+# encodable as UTF-8).
+
+# Any surrogate left in a parsed str is unpaired: `json.loads` joins escaped pairs into one
+# code point, and decoding UTF-8 never yields surrogates.
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+# Deeper payloads are shown as their stored text: the standard encoders recurse per level, and
+# no provider nests anywhere near this deep.
+MAX_DISPLAY_DEPTH = 100
+PAYLOAD_NOT_DISPLAYABLE = (
+    "This payload cannot be displayed as JSON (it is nested too deeply); "
+    "the stored text is shown instead."
+)
+
+
+def database_safe_text(text: str) -> str:
+    """`text` without NUL characters, unpaired surrogates replaced by U+FFFD."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    return _SURROGATE_RE.sub("\ufffd", text)
+
+
+def _json_constant(literal: str) -> str:
+    # NaN, Infinity, -Infinity: not JSON (RFC 8259); kept as their text, so what is parsed
+    # can be stored (jsonb refuses them) and rendered as valid JSON.
+    return literal
+
+
+def _json_float(literal: str) -> float | str:
+    value = float(literal)
+    return value if math.isfinite(value) else literal  # 1e400: out of range, kept as text
+
+
+def _clean_strings(value: Any) -> Any:
+    """`value` with `database_safe_text` applied to every string and key, without recursion
+    (a deeply nested body must not raise RecursionError here)."""
+    if isinstance(value, str):
+        return database_safe_text(value)
+    root = [value]
+    stack: list[list[Any] | dict[str, Any]] = [root]
+    while stack:
+        container = stack.pop()
+        if isinstance(container, dict):
+            items = [(database_safe_text(k), v) for k, v in container.items()]
+            container.clear()
+            container.update(items)
+            for key, item in items:
+                if isinstance(item, str):
+                    container[key] = database_safe_text(item)
+                elif isinstance(item, list | dict):
+                    stack.append(item)
+        else:
+            for index, item in enumerate(container):
+                if isinstance(item, str):
+                    container[index] = database_safe_text(item)
+                elif isinstance(item, list | dict):
+                    stack.append(item)
+    return root[0]
+
+
+@dataclass(frozen=True)
+class ParsedBody:
+    value: Any
+    # JSON nested deeper than the interpreter can parse here (`value` is then the text).
+    too_deep: bool = False
+
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+def event_body_parse(raw: bytes, *, content_type: str = "") -> Any:
+    """A stored body parsed: JSON, or a dict of form fields (Twilio); the text else.
+
+    Total (never raises). Every string in the result is `database_safe_text`; numbers JSON
+    cannot hold (NaN, Infinity, 1e400) are their literal text; a body Python cannot parse
+    (not JSON, or nested past the interpreter's recursion limit) is returned as its text.
+    """
+    return event_body_parse_full(raw, content_type=content_type).value
+
+
+def event_body_parse_full(raw: bytes, *, content_type: str = "") -> ParsedBody:
+    """`event_body_parse`, also saying whether the body was too deep to parse."""
+    text = raw.decode("utf-8", errors="replace")
+    if content_type.startswith(FORM_CONTENT_TYPE):
+        fields = parse_qsl(text, keep_blank_values=True)
+        return ParsedBody({database_safe_text(k): database_safe_text(v) for k, v in fields})
+    try:
+        parsed = json.loads(text, parse_constant=_json_constant, parse_float=_json_float)
+    except ValueError:
+        return ParsedBody(database_safe_text(text))
+    except RecursionError:
+        return ParsedBody(database_safe_text(text), too_deep=True)
+    # A NUL or a surrogate can only come from a \u escape: most bodies skip the walk.
+    return ParsedBody(_clean_strings(parsed) if "\\u" in text else parsed)
+
+
+@dataclass(frozen=True)
+class PayloadDisplay:
+    """A payload as the admin and the staff API show it.
+
+    `data`: the parsed payload (JSON-serialisable), or the stored text when it cannot be shown
+    as JSON; `text`: indented, key-sorted JSON, or the stored text; `note`: why the stored text
+    is shown instead ("" when it is not).
+    """
+
+    data: Any
+    text: str
+    note: str = ""
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def payload_display(parsed: ParsedBody, *, raw: bytes) -> PayloadDisplay:
+    """A parsed body (`event_body_parse_full`) for display; never raises."""
+    payload = parsed.value
+    if isinstance(payload, str):
+        note = PAYLOAD_NOT_DISPLAYABLE if parsed.too_deep else ""
+        return PayloadDisplay(data=payload, text=payload, note=note)
+    stored_text = database_safe_text(raw.decode("utf-8", errors="replace"))
+    if _depth_exceeds(payload, MAX_DISPLAY_DEPTH):
+        return PayloadDisplay(data=stored_text, text=stored_text, note=PAYLOAD_NOT_DISPLAYABLE)
+    try:
+        text = json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        # Not expected for parsed JSON; the display still never raises.
+        return PayloadDisplay(data=stored_text, text=stored_text, note=PAYLOAD_NOT_DISPLAYABLE)
+    return PayloadDisplay(data=payload, text=text)
 
 
 class VerificationFailure(models.Model):

@@ -80,6 +80,8 @@ _ONE_TIME_LINK_RE = re.compile(r"(?i)(/reset/)[^\s?#\"'<>]+")
 _ONE_TIME_TOKEN_RE = re.compile(r"(?<![\w-])[0-9a-z]{1,13}-[0-9a-f]{32}(?![\w-])")
 # user:password@ in URLs.
 _USERINFO_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@")
+# Email addresses in free text (personal data: never in logs or stored error messages).
+_EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 # A cheap pre-check that every pattern above implies, so that text without any hint of a
 # credential (the common case: log lines are redacted on every emit) skips the substitutions:
 # a marker substring, or a secret name (or a -/_ suffix of one) right before ":" or "=".
@@ -132,6 +134,7 @@ def redact_text(text: str) -> str:
     text = _SCHEME_RE.sub(rf"\1 {REDACTED}", text)
     text = _ONE_TIME_LINK_RE.sub(rf"\1{REDACTED}/", text)
     text = _ONE_TIME_TOKEN_RE.sub(REDACTED, text)
+    text = _EMAIL_RE.sub(REDACTED, text)
     return _SHAPE_RE.sub(REDACTED, text)
 
 

@@ -456,6 +456,7 @@ _STATUS_RANK: dict[str, int] = {
 }
 # Event fields worth keeping in the timeline (no addresses, no URLs, no IPs).
 _TIMELINE_FIELDS = ("reason", "type", "bounce_classification", "attempt", "status")
+_SG_MESSAGE_ID_MAX = EmailMessage._meta.get_field("sg_message_id").max_length or 0
 
 
 def base_message_id(sg_message_id: str) -> str:
@@ -466,7 +467,9 @@ def base_message_id(sg_message_id: str) -> str:
 def email_event_apply(event: Mapping[str, Any]) -> bool:
     """Apply one SendGrid event to its message. True when it changed something.
 
-    Idempotent by `sg_event_id`; events for messages Liaison did not send are ignored.
+    Idempotent by `sg_event_id`; events for messages Liaison did not send are ignored. The
+    event's strings are expected database-safe (`WebhookEvent.payload` strips NUL and lone
+    surrogates); the reason is kept to 2,000 characters.
     """
     sg_event_id = str(event.get("sg_event_id") or "")
     name = str(event.get("event") or "")
@@ -488,7 +491,8 @@ def email_event_apply(event: Mapping[str, Any]) -> bool:
         timeline = [*message.timeline, entry]
         timeline.sort(key=lambda e: e.get("at") if isinstance(e.get("at"), int | float) else 0)
         message.timeline = timeline
-        if message_id and not message.sg_message_id:
+        if message_id and not message.sg_message_id and len(message_id) <= _SG_MESSAGE_ID_MAX:
+            # An id that does not fit is not an X-Message-Id SendGrid issued: not kept.
             message.sg_message_id = message_id
         previous_status = message.status
         new_status = _EVENT_STATUS.get(name)

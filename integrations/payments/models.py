@@ -4,6 +4,10 @@
 Synced fields are written only by `integrations.payments.sync`. `last_event_at` is the
 `created` time of the newest Stripe event applied to the row: an older event that arrives
 late is ignored, so out-of-order deliveries cannot roll a row back.
+
+Columns written from Stripe objects are as wide as Stripe documents its values (metadata values
+500 characters, emails 512, customer names 256; ids up to 255), or are text where Stripe sets
+no limit (codes), so no event Stripe can send is refused by the database.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ class Customer(models.Model):
         blank=True,
         related_name="stripe_customer",
     )
-    email = models.EmailField(blank=True)
-    name = models.CharField(max_length=255, blank=True)
+    email = models.EmailField(max_length=512, blank=True)
+    name = models.CharField(max_length=256, blank=True)
     livemode = models.BooleanField(default=False)
     deleted = models.BooleanField(default=False)
     metadata = models.JSONField(default=dict, blank=True)
@@ -54,16 +58,18 @@ class Payment(models.Model):
         Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="payments"
     )
     stripe_customer_id = models.CharField(max_length=255, blank=True)
-    order_reference = models.CharField(max_length=255, blank=True, db_index=True)
+    # `metadata.order_reference`: Stripe metadata values hold up to 500 characters.
+    order_reference = models.CharField(max_length=500, blank=True, db_index=True)
     amount = models.PositiveBigIntegerField(help_text="In the currency's minor unit.")
     amount_received = models.PositiveBigIntegerField(default=0)
     amount_refunded = models.PositiveBigIntegerField(default=0)
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=32, choices=Status.choices, db_index=True)
     description = models.CharField(max_length=1000, blank=True)
-    receipt_email = models.EmailField(blank=True)
-    failure_code = models.CharField(max_length=255, blank=True)
-    decline_code = models.CharField(max_length=255, blank=True)
+    receipt_email = models.EmailField(max_length=512, blank=True)
+    # `last_payment_error.code` / `.decline_code`: open-ended strings at Stripe.
+    failure_code = models.TextField(blank=True)
+    decline_code = models.TextField(blank=True)
     livemode = models.BooleanField(default=False)
     metadata = models.JSONField(default=dict, blank=True)
     stripe_created = models.DateTimeField(null=True, blank=True)
