@@ -29,6 +29,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+from urllib.parse import parse_qs
 
 from webhooks.exceptions import EndpointSettingInvalid, MalformedPayload
 
@@ -220,7 +221,26 @@ class WebhookProvider(ABC):
 
     @abstractmethod
     def sample_body(self, event_type: str | None, *, event_id: str) -> bytes:
-        """A realistic sample delivery body for `send_test_webhook`."""
+        """A realistic sample delivery body for `send_test_webhook`.
+
+        Built-in providers load it from `webhooks/samples/<provider>/<event type>.json`
+        (`webhooks.providers.samples`) and fill in ids and times, so two samples never share
+        a body.
+        """
+
+    def stored_payload(self, body: bytes, headers: Mapping[str, str]) -> Any:
+        """The payload handlers get for a stored event, from its stored bytes and headers.
+
+        The same object `parse()` put in `ParsedEvent.payload`: a form body is a dict of its
+        fields (last value of a repeated name), anything else is JSON. Providers whose form
+        bodies wrap JSON in a `payload` field (GitHub, Slack interactivity) return the parsed
+        JSON. Raises `MalformedPayload` when the bytes are neither; a caller that displays
+        payloads falls back to the text.
+        """
+        content_type = Headers(headers).get("content-type", "")
+        if is_form_content_type(content_type):
+            return form_fields(body)
+        return json_payload(body)
 
     def generate_secret(self) -> str:
         """A new secret for schemes where we choose it (`secret_kind == "shared_secret"`)."""
@@ -238,6 +258,36 @@ def json_payload(body: bytes) -> Any:
         return json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise MalformedPayload("The body is not valid UTF-8 JSON.") from exc
+
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+def is_form_content_type(content_type: str) -> bool:
+    """Whether a Content-Type (parameters allowed) is `application/x-www-form-urlencoded`."""
+    return content_type.split(";", 1)[0].strip().lower() == FORM_CONTENT_TYPE
+
+
+def form_fields(body: bytes) -> dict[str, str]:
+    """The fields of a form body, the last value of a repeated name winning (blank values
+    kept); `MalformedPayload` for a body that is not UTF-8 form data."""
+    try:
+        form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedPayload("The form body is not valid UTF-8 form data.") from exc
+    return {name: values[-1] for name, values in form.items()}
+
+
+def form_wrapped_json(fields: Mapping[str, str]) -> dict[str, Any] | None:
+    """The JSON object of a form's `payload` field (GitHub form deliveries, Slack
+    interactivity); None when there is no such field, `MalformedPayload` when it is not a
+    JSON object."""
+    if "payload" not in fields:
+        return None
+    payload = json_payload(fields["payload"].encode("utf-8"))
+    if not isinstance(payload, dict):
+        raise MalformedPayload("The form's `payload` field is not a JSON object.")
+    return payload
 
 
 def json_object(body: bytes) -> dict[str, Any]:
@@ -294,6 +344,39 @@ def epoch_or_none(value: Any) -> float | None:
         return _storable_epoch(float(value))
     except OverflowError:  # an int too large for a float
         return None
+
+
+# Epoch seconds stay below 10^11 until the year 5138, so a larger number is in milliseconds
+# (Clerk's `timestamp`) or, beyond 10^14, microseconds (Slack's `event_time` in its examples).
+_MILLIS_FROM = 10**11
+_MICROS_FROM = 10**14
+_DECIMAL_EPOCH = re.compile(r"\d{1,17}(\.\d{1,9})?")
+
+
+def scaled_epoch_or_none(value: Any) -> float | None:
+    """Epoch seconds from a number or decimal string in seconds, milliseconds or
+    microseconds (told apart by magnitude): Clerk's `1654012591835`, Slack's
+    `"1515449522.000016"` and `1515449522000016`. None when it is none of these or the
+    moment is outside 1970..9999."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not _DECIMAL_EPOCH.fullmatch(text):
+            return None
+        number = float(text)
+    elif isinstance(value, int | float):
+        try:
+            number = float(value)
+        except OverflowError:  # an int too large for a float
+            return None
+    else:
+        return None
+    if number >= _MICROS_FROM:
+        number /= 1_000_000
+    elif number >= _MILLIS_FROM:
+        number /= 1000
+    return _storable_epoch(number)
 
 
 def dump_json(payload: Any) -> bytes:

@@ -25,37 +25,46 @@ Event id = `X-GitHub-Delivery` (a GUID, the same on a redelivery). Event type =
 (`opened`, `closed`, …) stays in the payload for handlers, so the type is stable for handler
 registration. Bodies are JSON (`application/json` content type). Webhooks configured with the
 `application/x-www-form-urlencoded` content type (`payload=<json>`) are accepted too: the
-signature covers the form body, and the JSON inside `payload` is parsed.
+signature covers the form body, and handlers get the JSON object inside `payload` (from
+`parse()` and `stored_payload()` alike), never the form. occurred_at = the head commit's
+`timestamp` (push), else the event object's `updated_at`/`created_at` (see `_occurred_at`);
+None for events whose payload names no time of the event (create, delete, …).
+Samples: `webhooks/samples/github/` (ping, push, pull_request, issues).
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any, ClassVar
-from urllib.parse import parse_qs
 
 from webhooks import signing
 from webhooks.exceptions import MalformedPayload
 from webhooks.providers.base import (
     EndpointSecrets,
+    Headers,
     IncomingDelivery,
     ParsedEvent,
     SignedRequest,
     WebhookProvider,
     dump_json,
+    epoch_or_none,
     epoch_to_iso,
+    form_fields,
+    form_wrapped_json,
+    is_form_content_type,
+    iso_to_epoch,
     json_object,
-    json_payload,
     required_event_header,
 )
+from webhooks.providers.samples import sample_event_types, sample_render
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 SIGNATURE_PREFIX = "sha256="
 DELIVERY_HEADER = "X-GitHub-Delivery"
 EVENT_HEADER = "X-GitHub-Event"
 DEFAULT_EVENT_TYPE = "push"
-FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
 class GitHubWebhookProvider(WebhookProvider):
@@ -92,14 +101,16 @@ class GitHubWebhookProvider(WebhookProvider):
     ) -> list[ParsedEvent]:
         event_id = required_event_header(delivery, DELIVERY_HEADER)
         event_type = required_event_header(delivery, EVENT_HEADER)
-        payload = _payload(delivery)
+        payload = _payload(
+            delivery.body, delivery.content_type or delivery.headers.get("content-type", "")
+        )
         return [
             ParsedEvent(
                 event_id=event_id,
                 event_type=event_type,
                 body=delivery.body,
                 payload=payload,
-                occurred_at=None,
+                occurred_at=_occurred_at(payload),
             )
         ]
 
@@ -130,100 +141,72 @@ class GitHubWebhookProvider(WebhookProvider):
 
     def sample_body(self, event_type: str | None, *, event_id: str) -> bytes:
         event_type = event_type or DEFAULT_EVENT_TYPE
+        if event_type not in sample_event_types(self.id):
+            event_type = DEFAULT_EVENT_TYPE
         now = int(time.time())
         # A commit sha per delivery: two samples never share a body, as two real deliveries
         # never do (the endpoint's duplicate-body window would otherwise swallow the second).
         sha = signing.sha256_hex(event_id.encode("utf-8"))[:40]
-        repository = {
-            "id": 1296269,
-            "node_id": "MDEwOlJlcG9zaXRvcnkxMjk2MjY5",
-            "name": "hello-world",
-            "full_name": "octo-org/hello-world",
-            "private": False,
-            "owner": {"login": "octo-org", "id": 9919, "type": "Organization"},
-            "html_url": "https://github.com/octo-org/hello-world",
-            "default_branch": "main",
-        }
-        sender = {"login": "octocat", "id": 583231, "type": "User"}
-        payload: dict[str, Any]
-        if event_type == "ping":
-            payload = {
-                "zen": "Keep it logically awesome.",
-                "hook_id": int(sha[:8], 16),
-                "hook": {"type": "Repository", "id": 1, "active": True, "events": ["*"]},
-                "repository": repository,
-                "sender": sender,
-            }
-        elif event_type == "pull_request":
-            payload = {
-                "action": "opened",
-                "number": 42,
-                "pull_request": {
-                    "id": 1,
-                    "number": 42,
-                    "state": "open",
-                    "title": "Add webhook ingestion",
-                    "user": sender,
-                    "head": {"ref": "feature", "sha": sha},
-                    "base": {"ref": "main", "sha": "b" * 40},
-                    "created_at": epoch_to_iso(now),
-                },
-                "repository": repository,
-                "sender": sender,
-            }
-        elif event_type == "issues":
-            payload = {
-                "action": "opened",
-                "issue": {
-                    "id": int(sha[:8], 16),
-                    "number": 7,
-                    "state": "open",
-                    "title": "Sample issue",
-                    "user": sender,
-                    "created_at": epoch_to_iso(now),
-                },
-                "repository": repository,
-                "sender": sender,
-            }
-        else:
-            payload = {
-                "ref": "refs/heads/main",
-                "before": "0" * 40,
-                "after": sha,
-                "created": False,
-                "deleted": False,
-                "forced": False,
-                "commits": [
-                    {
-                        "id": sha,
-                        "message": "Update README",
-                        "timestamp": epoch_to_iso(now),
-                        "author": {"name": "Octo Cat", "username": "octocat"},
-                    }
-                ],
-                "head_commit": {"id": "c" * 40, "message": "Update README"},
-                "pusher": {"name": "octocat"},
-                "repository": repository,
-                "sender": sender,
-            }
-        return dump_json(payload)
+        values = {"sha": sha, "number": int(sha[:8], 16), "now": now, "now_iso": epoch_to_iso(now)}
+        return dump_json(sample_render(self.id, event_type, values))
+
+    def stored_payload(self, body: bytes, headers: Mapping[str, str]) -> Any:
+        return _payload(body, Headers(headers).get("content-type", ""))
 
 
-def _payload(delivery: IncomingDelivery) -> dict[str, Any]:
-    content_type = delivery.content_type or delivery.headers.get("content-type", "")
-    if content_type.split(";", 1)[0].strip().lower() != FORM_CONTENT_TYPE:
-        return json_object(delivery.body)
-    try:
-        form = parse_qs(delivery.body.decode("ascii"), strict_parsing=True)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedPayload("The form body is not valid.") from exc
-    values = form.get("payload", [])
-    if len(values) != 1:
-        raise MalformedPayload("The form body needs exactly one `payload` field.")
-    payload = json_payload(values[0].encode("utf-8"))
-    if not isinstance(payload, dict):
-        raise MalformedPayload("The `payload` field is not a JSON object.")
+def _payload(body: bytes, content_type: str) -> dict[str, Any]:
+    """The JSON object of a delivery: the body, or the form's `payload` field (webhooks set to
+    `application/x-www-form-urlencoded`), so handlers see the same object either way."""
+    if not is_form_content_type(content_type):
+        return json_object(body)
+    payload = form_wrapped_json(form_fields(body))
+    if payload is None:
+        raise MalformedPayload("The form body has no `payload` field.")
     return payload
+
+
+# Where a payload says when its event happened, in order: the pushed head commit, then the
+# `updated_at` (else `created_at`) of the event's object. Events whose payload carries no time
+# of the event (`create`, `delete`, `public`, `repository_dispatch`, `workflow_dispatch`, …)
+# get None. `repository.pushed_at` is not used: it is the repository's, not the event's.
+_OCCURRED_AT_OBJECTS = (
+    "comment",
+    "review",
+    "pull_request",
+    "issue",
+    "release",
+    "discussion",
+    "workflow_run",
+    "workflow_job",
+    "check_run",
+    "check_suite",
+    "deployment_status",
+    "deployment",
+    "milestone",
+    "label",
+    "forkee",
+    "hook",
+)
+
+
+def _occurred_at(payload: Mapping[str, Any]) -> float | None:
+    head_commit = payload.get("head_commit")
+    if isinstance(head_commit, dict):
+        moment = iso_to_epoch(head_commit.get("timestamp"))
+        if moment is not None:
+            return moment
+    moment = iso_to_epoch(payload.get("starred_at"))
+    if moment is not None:
+        return moment
+    for key in _OCCURRED_AT_OBJECTS:
+        obj = payload.get(key)
+        if isinstance(obj, dict):
+            for field in ("updated_at", "created_at"):
+                value = obj.get(field)
+                moment = iso_to_epoch(value) if isinstance(value, str) else epoch_or_none(value)
+                if moment is not None:
+                    return moment
+    return None
 
 
 def _infer_event_type(body: bytes) -> str:

@@ -23,7 +23,8 @@ Event id fallback: the hex SHA-256 of the raw body, so an identical redelivery i
 (and two genuinely different events never collide). Event type fallback: `"webhook"`.
 Invalid options raise `EndpointSettingInvalid` (a `WebhookConfigurationError`) naming the
 option, when the endpoint is saved and again on every delivery. The secret is chosen by
-us (`secret_kind = "shared_secret"`).
+us (`secret_kind = "shared_secret"`). The sample (`webhooks/samples/hmac/webhook.json`) is one
+JSON envelope for every type: a generic sender's payloads have no documented shape.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from webhooks.providers.base import (
     json_payload,
     required_event_header,
 )
+from webhooks.providers.samples import sample_render
 
 KNOWN_OPTIONS = frozenset(
     {
@@ -284,14 +286,12 @@ class HmacWebhookProvider(WebhookProvider):
         return SignedRequest(body=body, headers=headers, content_type="application/json")
 
     def sample_body(self, event_type: str | None, *, event_id: str) -> bytes:
-        return dump_json(
-            {
-                "id": event_id,
-                "type": event_type or DEFAULT_EVENT_TYPE,
-                "created": int(time.time()),
-                "data": {"order_reference": "ORD-1001", "status": "paid", "amount": 4200},
-            }
-        )
+        values = {
+            "event_id": event_id,
+            "event_type": event_type or DEFAULT_EVENT_TYPE,
+            "now": int(time.time()),
+        }
+        return dump_json(sample_render(self.id, DEFAULT_EVENT_TYPE, values))
 
 
 def _check_template(template: str, *, timestamp_header: str, id_header: str) -> None:

@@ -18,12 +18,13 @@ Each array element becomes its own event: id `sg_event_id`, type `event` (`proce
 compact JSON (the signature covers the whole batch, which is not stored per element).
 `sign()` needs the private key, which only SendGrid holds: tests and `send_test_webhook` pass
 one in `options["test_private_key"]` (PEM), otherwise it raises `WebhookConfigurationError`.
+Samples: `webhooks/samples/sendgrid/` (a batch per type, as SendGrid's event docs show them).
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from webhooks import signing
 from webhooks.exceptions import (
@@ -43,6 +44,7 @@ from webhooks.providers.base import (
     json_payload,
     required_text,
 )
+from webhooks.providers.samples import sample_event_types, sample_render
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
@@ -145,31 +147,17 @@ class SendGridWebhookProvider(WebhookProvider):
 
     def sample_body(self, event_type: str | None, *, event_id: str) -> bytes:
         event_type = event_type or DEFAULT_EVENT_TYPE
-        now = int(time.time())
         message_id = f"{signing.sha256_hex(event_id.encode('utf-8'))[:22]}.filterdrecv-1-1"
-        base: dict[str, Any] = {
-            "email": "customer@example.com",
-            "timestamp": now,
-            "smtp-id": f"<{message_id[:22]}@ismtpd0001p1iad2.sendgrid.net>",
-            "category": ["order-confirmation"],
-            "sg_message_id": message_id,
-            "order_reference": "ORD-1001",
+        values = {
+            "event_id": event_id,
+            "event_type": event_type,
+            "now": int(time.time()),
+            "message_id": message_id,
+            "smtp_id": message_id[:22],
         }
-        element: dict[str, Any] = {**base, "event": event_type, "sg_event_id": event_id}
-        if event_type == "delivered":
-            element["response"] = "250 OK"
-        elif event_type == "bounce":
-            element.update(
-                {"type": "bounce", "status": "5.1.1", "reason": "550 5.1.1 User unknown"}
-            )
-        elif event_type in ("open", "click"):
-            element.update({"useragent": "Mozilla/5.0", "ip": "192.0.2.10"})
-            if event_type == "click":
-                element["url"] = "https://example.com/orders/ORD-1001"
-        batch = [element]
-        if event_type != "processed":
-            batch.append({**base, "event": "processed", "sg_event_id": f"{event_id}-processed"})
-        return dump_json(batch)
+        # A type without a sample of its own is a one-element batch shaped like `processed`.
+        sample = event_type if event_type in sample_event_types(self.id) else "processed"
+        return dump_json(sample_render(self.id, sample, values))
 
 
 def _public_key(secrets: EndpointSecrets) -> signing.EcPublicKey:

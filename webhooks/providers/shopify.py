@@ -22,13 +22,14 @@ event log deduplicates on ("verify deliveries" page; Shopify's app libraries cal
 idempotency key). `X-Shopify-Event-Id` names the underlying event, shared by deliveries to
 different subscriptions of it; it is kept in the stored headers. Event type =
 `X-Shopify-Topic` (`orders/create`, …). occurred_at = `X-Shopify-Triggered-At` (ISO 8601).
+Samples: `webhooks/samples/shopify/<resource>/<action>.json`.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from webhooks import signing
 from webhooks.exceptions import MalformedPayload
@@ -44,6 +45,7 @@ from webhooks.providers.base import (
     json_object,
     required_event_header,
 )
+from webhooks.providers.samples import sample_event_types, sample_render
 
 SIGNATURE_HEADER = "X-Shopify-Hmac-Sha256"
 WEBHOOK_ID_HEADER = "X-Shopify-Webhook-Id"
@@ -126,64 +128,25 @@ class ShopifyWebhookProvider(WebhookProvider):
 
     def sample_body(self, event_type: str | None, *, event_id: str) -> bytes:
         event_type = event_type or DEFAULT_EVENT_TYPE
-        now = epoch_to_iso(int(time.time()))
         # Object ids from the delivery id: two samples never share a body, as two real
         # deliveries never do (the endpoint's duplicate-body window would swallow the second).
         number = int(signing.sha256_hex(event_id.encode("utf-8"))[:8], 16)
-        customer = {
-            "id": 706405506930370000 + number,
-            "email": "customer@example.com",
-            "first_name": "Sample",
-            "last_name": "Customer",
-            "created_at": now,
-            "updated_at": now,
+        values = {
+            "now_iso": epoch_to_iso(int(time.time())),
+            "customer_id": 706405506930370000 + number,
+            "product_id": 788032119674292900 + number,
+            "order_id": 820982911946154500 + number,
+            "order_number": 1000 + number % 9000,
         }
-        payload: dict[str, Any]
-        if event_type.startswith("customers/"):
-            payload = customer
+        if event_type in sample_event_types(self.id):
+            sample = event_type
+        elif event_type.startswith("customers/"):
+            sample = "customers/create"
         elif event_type.startswith("products/"):
-            payload = {
-                "id": 788032119674292900 + number,
-                "title": "Sample T-Shirt",
-                "status": "active",
-                "vendor": "Liaison Sample",
-                "product_type": "Shirts",
-                "created_at": now,
-                "updated_at": now,
-                "variants": [
-                    {"id": 642667041472713900, "title": "Default Title", "price": "29.99"}
-                ],
-            }
-        elif event_type == "app/uninstalled":
-            payload = {"id": 548380009, "name": "Liaison Sample", "domain": SAMPLE_SHOP}
+            sample = "products/update"
         else:
-            payload = {
-                "id": 820982911946154500 + number,
-                "admin_graphql_api_id": "gid://shopify/Order/820982911946154508",
-                "name": f"#{1000 + number % 9000}",
-                "order_number": 1000 + number % 9000,
-                "email": "customer@example.com",
-                "created_at": now,
-                "updated_at": now,
-                "currency": "USD",
-                "total_price": "42.00",
-                "subtotal_price": "40.00",
-                "total_tax": "2.00",
-                "financial_status": "paid" if event_type == "orders/paid" else "pending",
-                "fulfillment_status": None,
-                "customer": customer,
-                "line_items": [
-                    {
-                        "id": 866550311766439000,
-                        "title": "Sample T-Shirt",
-                        "quantity": 2,
-                        "price": "20.00",
-                        "sku": "TSHIRT-001",
-                    }
-                ],
-                "note_attributes": [{"name": "order_reference", "value": "ORD-1001"}],
-            }
-        return dump_json(payload)
+            sample = DEFAULT_EVENT_TYPE
+        return dump_json(sample_render(self.id, sample, values))
 
 
 def _infer_topic(body: bytes) -> str:

@@ -14,29 +14,33 @@ have per-method tiers (Tier 1: 1+/min … Tier 4: 100+/min).
 What is parsed (one event per delivery):
 
 - Events API JSON (`type = event_callback`): id `event_id`, type `event.type`
-  (`app_mention`, `message`, …), occurred_at `event_time`.
+  (`app_mention`, `message`, …), occurred_at `event_time` (seconds, or microseconds as in
+  Slack's own examples), else `event.event_ts` (seconds with microseconds after the dot).
 - `url_verification`: type `url_verification`, id derived from the challenge; answered
   synchronously with `{"challenge": …}` by `immediate_response` (only after verification).
 - `app_rate_limited`: type `app_rate_limited`, id `app_rate_limited:<team>:<minute>`.
 - Interactivity (form body with a JSON `payload` field): type = the payload's `type`
   (`block_actions`, `view_submission`, `shortcut`, …), id = `trigger_id` (one per user
-  interaction), else `action_ts`/`view.id` — `MalformedPayload` when none is present.
+  interaction), else `action_ts`/`view.id` — `MalformedPayload` when none is present;
+  occurred_at `action_ts`. Handlers get the parsed JSON object of the `payload` field, from
+  `parse()` and `stored_payload()` alike, never the form.
 - Slash commands (form body with `command`): type `slash_command`, id = `trigger_id`.
 
-Anything else is rejected with `MalformedPayload`.
+Anything else is rejected with `MalformedPayload`. Samples: `webhooks/samples/slack/`.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import Any, ClassVar
-from urllib.parse import parse_qs
 
 from webhooks import signing
 from webhooks.exceptions import MalformedPayload
 from webhooks.providers.base import (
     EndpointSecrets,
+    Headers,
     ImmediateResponse,
     IncomingDelivery,
     ParsedEvent,
@@ -44,16 +48,19 @@ from webhooks.providers.base import (
     WebhookProvider,
     dump_json,
     epoch_or_none,
+    form_fields,
+    form_wrapped_json,
+    is_form_content_type,
     json_object,
-    json_payload,
     required_text,
+    scaled_epoch_or_none,
 )
+from webhooks.providers.samples import sample_event_types, sample_render
 
 SIGNATURE_HEADER = "X-Slack-Signature"
 TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
 VERSION = "v0"
 DEFAULT_EVENT_TYPE = "app_mention"
-FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
 class SlackWebhookProvider(WebhookProvider):
@@ -90,7 +97,7 @@ class SlackWebhookProvider(WebhookProvider):
         self, delivery: IncomingDelivery, secrets: EndpointSecrets | None = None
     ) -> list[ParsedEvent]:
         content_type = delivery.content_type or delivery.headers.get("content-type", "")
-        if content_type.split(";", 1)[0].strip().lower() == FORM_CONTENT_TYPE:
+        if is_form_content_type(content_type):
             return [_parse_form(delivery.body)]
         return [_parse_json(delivery.body)]
 
@@ -132,47 +139,23 @@ class SlackWebhookProvider(WebhookProvider):
     def sample_body(self, event_type: str | None, *, event_id: str) -> bytes:
         event_type = event_type or DEFAULT_EVENT_TYPE
         now = int(time.time())
-        if event_type == "url_verification":
-            return dump_json(
-                {
-                    "token": "sample-verification-token",  # nosec B105 - a sample payload's placeholder, not a secret
-                    "challenge": f"challenge-{event_id}",
-                    "type": "url_verification",
-                }
-            )
-        event: dict[str, Any] = {
-            "type": event_type,
-            "user": "U0SAMPLE01",
-            "text": "<@U0SAMPLEBOT> hello from Liaison",
-            "ts": f"{now}.000200",
-            "channel": "C0SAMPLE01",
-            "event_ts": f"{now}.000200",
+        values = {
+            "event_id": event_id,
+            "event_type": event_type,
+            "now": now,
+            "now_ts": f"{now}.000200",
         }
-        if event_type == "message":
-            event["channel_type"] = "channel"
-            event["text"] = "hello from Liaison"
-        return dump_json(
-            {
-                "token": "sample-verification-token",  # nosec B105 - a sample payload's placeholder, not a secret
-                "team_id": "T0SAMPLE01",
-                "api_app_id": "A0SAMPLE01",
-                "event": event,
-                "type": "event_callback",
-                "event_id": event_id,
-                "event_time": now,
-                "authorizations": [
-                    {
-                        "enterprise_id": None,
-                        "team_id": "T0SAMPLE01",
-                        "user_id": "U0SAMPLEBOT",
-                        "is_bot": True,
-                        "is_enterprise_install": False,
-                    }
-                ],
-                "is_ext_shared_channel": False,
-                "event_context": f"4-sample-{event_id}",
-            }
-        )
+        # Any other Events API type gets the app_mention envelope with its own `event.type`.
+        sample = event_type if event_type in sample_event_types(self.id) else DEFAULT_EVENT_TYPE
+        return dump_json(sample_render(self.id, sample, values))
+
+    def stored_payload(self, body: bytes, headers: Mapping[str, str]) -> Any:
+        content_type = Headers(headers).get("content-type", "")
+        if is_form_content_type(content_type):
+            fields = form_fields(body)
+            wrapped = form_wrapped_json(fields)
+            return fields if wrapped is None else wrapped
+        return json_object(body)
 
 
 def _base_string(timestamp: str, body: bytes) -> bytes:
@@ -191,7 +174,8 @@ def _parse_json(body: bytes) -> ParsedEvent:
             event_type=required_text(event, "type", what="event type (`event.type`)"),
             body=body,
             payload=payload,
-            occurred_at=epoch_or_none(payload.get("event_time")),
+            occurred_at=scaled_epoch_or_none(payload.get("event_time"))
+            or scaled_epoch_or_none(event.get("event_ts")),
         )
     if kind == "url_verification":
         challenge = required_text(payload, "challenge", what="challenge")
@@ -215,15 +199,9 @@ def _parse_json(body: bytes) -> ParsedEvent:
 
 
 def _parse_form(body: bytes) -> ParsedEvent:
-    try:
-        form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedPayload("The form body is not valid.") from exc
-    fields = {name: values[-1] for name, values in form.items()}
-    if "payload" in fields:
-        payload = json_payload(fields["payload"].encode("utf-8"))
-        if not isinstance(payload, dict):
-            raise MalformedPayload("The interactivity `payload` is not a JSON object.")
+    fields = form_fields(body)
+    payload = form_wrapped_json(fields)
+    if payload is not None:
         view = payload.get("view")
         event_id = (
             payload.get("trigger_id")
@@ -237,6 +215,7 @@ def _parse_form(body: bytes) -> ParsedEvent:
             event_type=required_text(payload, "type", what="interaction type (`type`)"),
             body=body,
             payload=payload,
+            occurred_at=_interaction_time(payload),
         )
     if "command" in fields:
         return ParsedEvent(
@@ -246,3 +225,13 @@ def _parse_form(body: bytes) -> ParsedEvent:
             payload=fields,
         )
     raise MalformedPayload("The form body is neither an interactivity payload nor a command.")
+
+
+def _interaction_time(payload: dict[str, Any]) -> float | None:
+    """`action_ts` of the interaction (top level for shortcuts and message actions, on each
+    action for block_actions); None when it names none (view submissions)."""
+    moment = scaled_epoch_or_none(payload.get("action_ts"))
+    actions = payload.get("actions")
+    if moment is None and isinstance(actions, list) and actions and isinstance(actions[0], dict):
+        moment = scaled_epoch_or_none(actions[0].get("action_ts"))
+    return moment

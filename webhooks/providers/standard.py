@@ -15,9 +15,13 @@ retries on a schedule over about 28 hours (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 1
 may rate limit deliveries per endpoint (Svix: configurable per endpoint). Resend and Clerk follow
 the same scheme.
 
-Event id = `webhook-id` (the same on every retry; the spec names it the idempotency key),
-event type = the JSON body's `type`, occurred_at = `timestamp` when the body carries an ISO
-8601 one (Svix/Resend/Clerk event envelopes do, as `timestamp` or `created_at`).
+Event id = `webhook-id` (the same on every retry; the spec names it the idempotency key).
+Event type = the JSON body's `type`; the spec makes the envelope optional (its own test vector
+is `{"test": 2432232314}`), so a body without a string `type` — or one that is not an object —
+gets the type `webhook` (`UNTYPED_EVENT_TYPE`, as the generic HMAC provider), and handlers
+registered for `("standard", "webhook")` receive it. occurred_at = the body's `timestamp`
+(ISO 8601 for Svix, epoch *milliseconds* for Clerk), else its `created_at` (Resend, ISO 8601),
+else the signed `webhook-timestamp` header (seconds). Samples: `webhooks/samples/standard/`.
 """
 
 from __future__ import annotations
@@ -39,15 +43,19 @@ from webhooks.providers.base import (
     SignedRequest,
     WebhookProvider,
     dump_json,
+    epoch_or_none,
     iso_to_epoch,
-    json_object,
-    required_text,
+    json_payload,
+    scaled_epoch_or_none,
 )
+from webhooks.providers.samples import sample_event_types, sample_render
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the documented secret prefix, not a secret  # nosec B105
 SIGNATURE_VERSION = "v1"
 HEADER_PREFIXES = ("webhook-", "svix-")
 DEFAULT_EVENT_TYPE = "user.created"
+# The type of a delivery whose body names none (`type` is optional in the spec).
+UNTYPED_EVENT_TYPE = "webhook"
 
 
 class StandardWebhookProvider(WebhookProvider):
@@ -103,14 +111,21 @@ class StandardWebhookProvider(WebhookProvider):
         event_id = delivery.headers.get(f"{prefix}id", "").strip()
         if not event_id:
             raise MalformedPayload(f"The {prefix}id header is missing.")
-        payload = json_object(delivery.body)
+        payload = json_payload(delivery.body)
+        fields = payload if isinstance(payload, dict) else {}
+        event_type = fields.get("type")
+        if not isinstance(event_type, str) or not event_type.strip():
+            # The spec's envelope (`type`, `timestamp`, `data`) is a recommendation: its own
+            # test vector is `{"test": 2432232314}`.
+            event_type = UNTYPED_EVENT_TYPE
         return [
             ParsedEvent(
                 event_id=event_id,
-                event_type=required_text(payload, "type", what="event type (`type`)"),
+                event_type=event_type,
                 body=delivery.body,
                 payload=payload,
-                occurred_at=iso_to_epoch(payload.get("timestamp") or payload.get("created_at")),
+                occurred_at=_occurred_at(fields)
+                or _header_epoch(delivery.headers.get(f"{prefix}timestamp", "")),
             )
         ]
 
@@ -140,28 +155,21 @@ class StandardWebhookProvider(WebhookProvider):
 
     def sample_body(self, event_type: str | None, *, event_id: str) -> bytes:
         event_type = event_type or DEFAULT_EVENT_TYPE
-        now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-        data: dict[str, Any]
-        if event_type.startswith("email."):
-            # Resend's email events.
-            data = {
-                "email_id": str(uuid.uuid5(uuid.NAMESPACE_URL, event_id)),
-                "from": "Liaison <noreply@example.com>",
-                "to": ["customer@example.com"],
-                "subject": "Your order ORD-1001",
-                "created_at": now,
-            }
+        now = time.time()
+        values = {
+            "event_type": event_type,
+            "now_iso": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(now)),
+            "now_ms": int(now * 1000),
+            "email_id": str(uuid.uuid5(uuid.NAMESPACE_URL, event_id)),
+            "user_suffix": signing.sha256_hex(event_id.encode("utf-8"))[:27],
+        }
+        # Resend's email events share one envelope, Clerk's user events another; the sample
+        # for an exact type wins, else the family's.
+        if event_type in sample_event_types(self.id):
+            sample = event_type
         else:
-            # Clerk's user events.
-            data = {
-                "id": f"user_{signing.sha256_hex(event_id.encode('utf-8'))[:27]}",
-                "object": "user",
-                "first_name": "Sample",
-                "last_name": "User",
-                "email_addresses": [{"id": "idn_sample", "email_address": "user@example.com"}],
-                "created_at": int(time.time() * 1000),
-            }
-        return dump_json({"type": event_type, "timestamp": now, "data": data})
+            sample = "email.sent" if event_type.startswith("email.") else DEFAULT_EVENT_TYPE
+        return dump_json(sample_render(self.id, sample, values))
 
     def generate_secret(self) -> str:
         """A new `whsec_` secret: 32 random bytes, base64-encoded, as Svix generates them."""
@@ -191,6 +199,23 @@ def _header_prefix(headers: Headers) -> str:
         if f"{prefix}signature" in headers or f"{prefix}id" in headers:
             return prefix
     return HEADER_PREFIXES[0]
+
+
+def _occurred_at(payload: dict[str, Any]) -> float | None:
+    """The envelope's time: `timestamp` as ISO 8601 (Svix, the spec) or epoch milliseconds
+    (Clerk), else `created_at` (Resend, ISO 8601)."""
+    for key in ("timestamp", "created_at"):
+        value = payload.get(key)
+        moment = iso_to_epoch(value) if isinstance(value, str) else scaled_epoch_or_none(value)
+        if moment is not None:
+            return moment
+    return None
+
+
+def _header_epoch(raw: str) -> float | None:
+    """The `webhook-timestamp` header (unix seconds, signed), when the body names no time."""
+    text = raw.strip()
+    return epoch_or_none(int(text)) if text.isdigit() and len(text) <= 12 else None
 
 
 def _signed_content(message_id: str, timestamp: str, body: bytes) -> bytes:

@@ -1,4 +1,4 @@
-"""Stripe webhook signatures (API version 2024-06-20 event shape; scheme unchanged since v1).
+"""Stripe webhook signatures (API version 2026-10-28.endive event shape; scheme unchanged since v1).
 
 Signing scheme: https://docs.stripe.com/webhooks#verify-manually — header
 `Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>…][,v0=…]`; each `v1` is the hex HMAC-SHA256 of
@@ -12,13 +12,17 @@ three days with exponential backoff and expects a 2xx within seconds; API calls 
 100 read/write requests per second in live mode (https://docs.stripe.com/rate-limits), which is
 why handlers must not call back to Stripe unless they need fresh data.
 
-Event id = `id` (`evt_…`), type = `type`, occurred_at = `created`.
+Event id = `id` (`evt_…`), type = `type`, occurred_at = `created`. Samples
+(`webhooks/samples/stripe/`, one per handled type) follow the API version the project pins
+(`STRIPE_API_VERSION`, `integrations/payments/conf.py`): e.g. a PaymentIntent's status matches
+its event, an invoice names its subscription under `parent.subscription_details`, and a
+subscription's periods are on its items.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from webhooks import signing
 from webhooks.exceptions import SignatureInvalid
@@ -33,10 +37,12 @@ from webhooks.providers.base import (
     json_object,
     required_text,
 )
+from webhooks.providers.samples import sample_render
 
 SIGNATURE_HEADER = "Stripe-Signature"
 SCHEME = "v1"
-API_VERSION = "2024-06-20"
+# The event shape of the samples; the same as `integrations.payments.conf` pins.
+API_VERSION = "2026-10-28.endive"
 DEFAULT_EVENT_TYPE = "payment_intent.succeeded"
 
 
@@ -104,138 +110,22 @@ class StripeWebhookProvider(WebhookProvider):
         )
 
     def sample_body(self, event_type: str | None, *, event_id: str) -> bytes:
-        event_type = event_type or DEFAULT_EVENT_TYPE
+        """The sample for `event_type` (`webhooks/samples/stripe/`), shaped as API version
+        `API_VERSION` sends it. A type without a sample raises `WebhookConfigurationError`
+        naming those that have one: a Stripe sample is never another type's object."""
         created = int(time.time())
-        event: dict[str, Any] = {
-            "id": event_id,
-            "object": "event",
-            "api_version": API_VERSION,
+        suffix = signing.sha256_hex(event_id.encode("utf-8"))[:24]
+        values = {
+            "event_id": event_id,
             "created": created,
-            "data": {"object": _sample_object(event_type, event_id, created)},
-            "livemode": False,
-            "pending_webhooks": 1,
-            "request": {"id": None, "idempotency_key": None},
-            "type": event_type,
+            "object_created": created - 5,
+            "period_end": created + 30 * 86400,
+            "suffix": suffix,
+            "customer_suffix": suffix[:14],
+            "invoice_prefix": suffix[:8].upper(),
         }
-        if event_type.endswith(".updated"):
-            event["data"]["previous_attributes"] = {"status": "trialing"}
-        return dump_json(event)
+        return dump_json(sample_render(self.id, event_type or DEFAULT_EVENT_TYPE, values))
 
 
 def _signed_payload(timestamp: int, body: bytes) -> bytes:
     return f"{timestamp}.".encode("ascii") + body
-
-
-def _suffix(event_id: str) -> str:
-    """A stable object-id suffix derived from the event id, so samples look consistent."""
-    return signing.sha256_hex(event_id.encode("utf-8"))[:24]
-
-
-def _payment_intent(suffix: str, created: int, *, status: str) -> dict[str, Any]:
-    failed = status == "requires_payment_method"
-    return {
-        "id": f"pi_{suffix}",
-        "object": "payment_intent",
-        "amount": 4200,
-        "amount_capturable": 0,
-        "amount_received": 0 if failed else 4200,
-        "capture_method": "automatic",
-        "client_secret": None,  # nosec B105 - a sample object's empty field
-        "confirmation_method": "automatic",
-        "created": created,
-        "currency": "usd",
-        "customer": f"cus_{suffix[:14]}",
-        "description": "Order ORD-1001",
-        "last_payment_error": (
-            {
-                "code": "card_declined",
-                "decline_code": "generic_decline",
-                "message": "Your card was declined.",
-                "type": "card_error",
-            }
-            if failed
-            else None
-        ),
-        "latest_charge": None if failed else f"ch_{suffix}",
-        "livemode": False,
-        "metadata": {"order_reference": "ORD-1001"},
-        "payment_method": None if failed else f"pm_{suffix}",
-        "payment_method_types": ["card"],
-        "receipt_email": "customer@example.com",
-        "status": status,
-    }
-
-
-def _sample_object(event_type: str, event_id: str, created: int) -> dict[str, Any]:
-    suffix = _suffix(event_id)
-    if event_type == "payment_intent.payment_failed":
-        return _payment_intent(suffix, created, status="requires_payment_method")
-    if event_type == "charge.refunded":
-        return {
-            "id": f"ch_{suffix}",
-            "object": "charge",
-            "amount": 4200,
-            "amount_captured": 4200,
-            "amount_refunded": 4200,
-            "captured": True,
-            "created": created,
-            "currency": "usd",
-            "customer": f"cus_{suffix[:14]}",
-            "livemode": False,
-            "metadata": {"order_reference": "ORD-1001"},
-            "paid": True,
-            "payment_intent": f"pi_{suffix}",
-            "refunded": True,
-            "status": "succeeded",
-        }
-    if event_type.startswith("customer.subscription."):
-        return {
-            "id": f"sub_{suffix}",
-            "object": "subscription",
-            "cancel_at_period_end": False,
-            "created": created,
-            "currency": "usd",
-            "current_period_end": created + 30 * 86400,
-            "current_period_start": created,
-            "customer": f"cus_{suffix[:14]}",
-            "items": {
-                "object": "list",
-                "data": [
-                    {
-                        "id": f"si_{suffix[:14]}",
-                        "object": "subscription_item",
-                        "price": {
-                            "id": "price_sample_monthly",
-                            "object": "price",
-                            "currency": "usd",
-                            "recurring": {"interval": "month", "interval_count": 1},
-                            "unit_amount": 1500,
-                        },
-                        "quantity": 1,
-                    }
-                ],
-                "has_more": False,
-            },
-            "livemode": False,
-            "metadata": {"order_reference": "ORD-1001"},
-            "status": "active",
-        }
-    if event_type.startswith("invoice."):
-        return {
-            "id": f"in_{suffix}",
-            "object": "invoice",
-            "amount_due": 1500,
-            "amount_paid": 1500,
-            "amount_remaining": 0,
-            "billing_reason": "subscription_cycle",
-            "created": created,
-            "currency": "usd",
-            "customer": f"cus_{suffix[:14]}",
-            "livemode": False,
-            "metadata": {"order_reference": "ORD-1001"},
-            "paid": True,
-            "status": "paid",
-            "subscription": f"sub_{suffix}",
-        }
-    # payment_intent.succeeded, and a PaymentIntent-shaped object for any other type.
-    return _payment_intent(suffix, created, status="succeeded")

@@ -32,8 +32,16 @@ is part of the id, and the type is namespaced so `failed` of a message and of a 
 | `RecordingSid` + `RecordingStatus` | `recording.<status>` | `<RecordingSid>:<status>` |
 | `TranscriptionSid` + `TranscriptionStatus` | `transcription.<status>` | `<sid>:<status>` |
 | `MessageSid`/`SmsSid` + `MessageStatus`/`SmsStatus` | `message.<status>` | `<sid>:<status>` |
-| `CallSid` + `CallStatus` | `call.<status>` | `<CallSid>:<status>` |
+| `CallSid` + `CallStatus` | `call.<status>` | `<CallSid>:<status>:<discriminator>` |
 | `EventType` (Conversations) | the `EventType` | `<first sid>:<EventType>` |
+
+A call's discriminator tells apart requests about one call in one status: a status callback's
+`<CallbackSource>-<SequenceNumber>` (`call-progress-events-0`), else (the voice webhook, which
+also says `ringing`, and `<Gather>`/`<Dial>` action requests) `request-` and a hash of the
+signed parameters — so the voice webhook and its `ringing` status callback are two events,
+while a retry, which repeats its parameters, keeps its id. occurred_at = the `Timestamp`
+parameter (status callbacks; RFC 2822), an Event Streams element's `time`, else None.
+Samples: `webhooks/samples/twilio/`.
 
 A delivery matching none of these gets type `webhook` and, as id, Twilio's
 `I-Twilio-Idempotency-Token` header (same on retries) or else the SHA-256 of the body. JSON
@@ -46,6 +54,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -63,8 +73,11 @@ from webhooks.providers.base import (
     SignedRequest,
     WebhookProvider,
     dump_json,
+    epoch_or_none,
+    iso_to_epoch,
     json_payload,
 )
+from webhooks.providers.samples import sample_event_types, sample_render
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 SIGNATURE_SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
@@ -145,7 +158,11 @@ class TwilioWebhookProvider(WebhookProvider):
         event_id, event_type = _identify(fields, delivery)
         return [
             ParsedEvent(
-                event_id=event_id, event_type=event_type, body=delivery.body, payload=fields
+                event_id=event_id,
+                event_type=event_type,
+                body=delivery.body,
+                payload=fields,
+                occurred_at=_occurred_at(fields),
             )
         ]
 
@@ -187,45 +204,22 @@ class TwilioWebhookProvider(WebhookProvider):
         event_type = event_type or DEFAULT_EVENT_TYPE
         namespace, _, status = event_type.partition(".")
         digest = signing.sha256_hex(event_id.encode("utf-8"))
-        account = "AC" + signing.sha256_hex(b"liaison-sample-account")[:32]
-        common = {"AccountSid": account, "ApiVersion": API_VERSION}
-        fields: dict[str, str]
-        if namespace == "call":
-            fields = {
-                **common,
-                "CallSid": "CA" + digest[:32],
-                "CallStatus": status or "completed",
-                "Direction": "outbound-api",
-                "From": "+15005550006",
-                "To": "+15005550001",
-                "CallDuration": "42",
-                "Timestamp": time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime()),
-            }
-        elif namespace == "message" and status == "received":
-            fields = {
-                **common,
-                "MessageSid": "SM" + digest[:32],
-                "SmsSid": "SM" + digest[:32],
-                "SmsMessageSid": "SM" + digest[:32],
-                "SmsStatus": "received",
-                "From": "+15005550001",
-                "To": "+15005550006",
-                "Body": "Where is my order ORD-1001?",
-                "NumMedia": "0",
-                "NumSegments": "1",
-            }
+        if event_type in sample_event_types(self.id):
+            sample = event_type
+        elif namespace == "call":
+            sample = "call.completed"
+        elif status in ("failed", "undelivered"):
+            sample = "message.failed"
         else:
-            fields = {
-                **common,
-                "MessageSid": "SM" + digest[:32],
-                "SmsSid": "SM" + digest[:32],
-                "MessageStatus": status or "delivered",
-                "SmsStatus": status or "delivered",
-                "From": "+15005550006",
-                "To": "+15005550001",
-            }
-            if status in ("failed", "undelivered"):
-                fields["ErrorCode"] = "30003"
+            sample = DEFAULT_EVENT_TYPE
+        values = {
+            "account_sid": "AC" + signing.sha256_hex(b"liaison-sample-account")[:32],
+            "api_version": API_VERSION,
+            "sid_suffix": digest[:32],
+            "status": status or sample.partition(".")[2],
+            "timestamp": time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime()),
+        }
+        fields = sample_render(self.id, sample, values)
         return urlencode(sorted(fields.items())).encode("ascii")
 
 
@@ -310,12 +304,47 @@ def _identify(fields: Mapping[str, Any], delivery: IncomingDelivery) -> tuple[st
         sid = _first(fields, sid_fields)
         status = _first(fields, status_fields)
         if sid and status:
-            return f"{sid}:{status}", f"{namespace}.{status}"
+            event_id = f"{sid}:{status}"
+            if namespace == "call":
+                event_id = f"{event_id}:{_call_discriminator(fields)}"
+            return event_id, f"{namespace}.{status}"
     event_type = _first(fields, ("EventType",))
     if event_type:
         sid = _first(fields, _SID_FIELDS) or _fallback_id(delivery)
         return f"{sid}:{event_type}", event_type
     return _fallback_id(delivery), "webhook"
+
+
+def _call_discriminator(fields: Mapping[str, Any]) -> str:
+    """What tells apart two requests about one call in one status.
+
+    A call's status callbacks carry `CallbackSource` and a `SequenceNumber` that counts up per
+    callback; the voice webhook (the TwiML request, which also says `ringing`) and the
+    `<Gather>`/`<Dial>` action requests carry neither, and differ in their signed parameters
+    (`Digits`, `DialCallStatus`, …). A retry of one request repeats its parameters, so it
+    keeps its id.
+    """
+    sequence = _first(fields, ("SequenceNumber",))
+    if sequence:
+        return f"{_first(fields, ('CallbackSource',)) or 'callback'}-{sequence}"
+    pairs = sorted((str(name), str(value)) for name, value in fields.items())
+    return "request-" + signing.sha256_hex(dump_json(pairs))[:16]
+
+
+def _occurred_at(fields: Mapping[str, Any]) -> float | None:
+    """The `Timestamp` parameter of status callbacks (RFC 2822, `Tue, 03 Mar 2026 10:00:00
+    +0000`); None when absent or unreadable (messages' callbacks and the voice webhook carry
+    none)."""
+    value = _first(fields, ("Timestamp",))
+    if not value or len(value) > 64:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return iso_to_epoch(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return epoch_or_none(moment.timestamp())
 
 
 def _first(fields: Mapping[str, Any], names: Sequence[str]) -> str:
@@ -337,7 +366,11 @@ def _parse_json(delivery: IncomingDelivery) -> list[ParsedEvent]:
         event_id, event_type = _identify(payload, delivery)
         return [
             ParsedEvent(
-                event_id=event_id, event_type=event_type, body=delivery.body, payload=payload
+                event_id=event_id,
+                event_type=event_type,
+                body=delivery.body,
+                payload=payload,
+                occurred_at=_occurred_at(payload),
             )
         ]
     if isinstance(payload, list) and payload:
@@ -355,6 +388,7 @@ def _parse_json(delivery: IncomingDelivery) -> list[ParsedEvent]:
                     event_type=event_type,
                     body=dump_json(element),
                     payload=element,
+                    occurred_at=iso_to_epoch(element.get("time")),
                 )
             )
         return events

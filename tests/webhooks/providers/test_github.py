@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -180,3 +182,63 @@ def test_sign_uses_the_given_event_id_and_type() -> None:
     )
     assert signed.headers["X-GitHub-Delivery"] == "d-3"
     assert json.loads(body)["ref"] == "refs/heads/main"
+
+
+# --- form-wrapped payloads, occurred_at and samples (issue 12) -----------------------------
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "github"
+FORM = "application/x-www-form-urlencoded"
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def test_form_delivery_reaches_handlers_as_the_parsed_object() -> None:
+    """A webhook set to `application/x-www-form-urlencoded` posts `payload=<json>`: what is
+    stored is the form, what handlers get (parse and the stored event alike) is the object."""
+    inner = json.loads(fixture_bytes("issues.opened.json"))
+    body = urlencode({"payload": json.dumps(inner)}).encode()
+    headers = signed_headers(body, **{"X-GitHub-Event": "issues", "Content-Type": FORM})
+    delivery = deliver(body, headers, content_type=FORM)
+    provider.verify(delivery, EndpointSecrets(secrets=(SECRET,)))
+    [event] = provider.parse(delivery)
+    assert event.body == body
+    assert event.payload == inner
+    assert provider.stored_payload(body, {"content-type": FORM}) == inner
+    json_body = fixture_bytes("issues.opened.json")
+    assert provider.stored_payload(json_body, {"content-type": "application/json"}) == inner
+
+
+@pytest.mark.parametrize(
+    ("fixture", "event_type", "occurred_at"),
+    [
+        # head_commit.timestamp, with its offset.
+        ("push.json", "push", "2019-05-15T15:20:41-04:00"),
+        # The issue's updated_at.
+        ("issues.opened.json", "issues", "2019-05-15T15:20:18+00:00"),
+    ],
+)
+def test_occurred_at_comes_from_the_payload(
+    fixture: str, event_type: str, occurred_at: str
+) -> None:
+    body = fixture_bytes(fixture)
+    headers = {"X-GitHub-Delivery": "d-9", "X-GitHub-Event": event_type}
+    [event] = provider.parse(deliver(body, headers))
+    assert event.occurred_at == datetime.fromisoformat(occurred_at).timestamp()
+
+
+def test_events_without_a_time_of_their_own_have_no_occurred_at() -> None:
+    # `create` names the repository's times, not the event's.
+    headers = {"X-GitHub-Delivery": "d-10", "X-GitHub-Event": "create"}
+    [event] = provider.parse(deliver(fixture_bytes("create.json"), headers))
+    assert event.occurred_at is None
+
+
+@pytest.mark.parametrize("event_type", ["ping", "push", "pull_request", "issues"])
+def test_each_sample_file_parses_with_an_occurred_at(event_type: str) -> None:
+    body = provider.sample_body(event_type, event_id="d-11")
+    signed = provider.sign(body, EndpointSecrets(secrets=(SECRET,)), url="", timestamp=0)
+    [event] = provider.parse(deliver(signed.body, signed.headers))
+    assert event.event_type == event_type
+    assert event.occurred_at is not None

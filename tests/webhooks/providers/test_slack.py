@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -192,3 +193,55 @@ def test_interactivity_payload_is_parsed() -> None:
 def test_malformed_payload_is_rejected(body: bytes, content_type: str) -> None:
     with pytest.raises(MalformedPayload):
         provider.parse(deliver(body, {}, content_type=content_type))
+
+
+# --- interactivity payloads, occurred_at and samples (issue 12) ----------------------------
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "slack"
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def test_interactivity_payload_reaches_handlers_as_the_parsed_object() -> None:
+    """Slack posts interactions as a form whose `payload` field holds JSON: handlers get the
+    JSON object (from parse and from the stored event), the stored bytes stay the form."""
+    inner = json.loads(fixture_bytes("block_actions.json"))
+    body = urlencode({"payload": json.dumps(inner)}).encode()
+    delivery = deliver(body, signed(body), content_type=FORM)
+    provider.verify(delivery, EndpointSecrets(secrets=(SECRET,)))
+    [event] = provider.parse(delivery)
+    assert (event.event_type, event.event_id) == ("block_actions", inner["trigger_id"])
+    assert event.body == body
+    assert event.payload == inner
+    assert provider.stored_payload(body, {"content-type": FORM}) == inner
+    # The action's action_ts: seconds with microseconds after the dot.
+    assert event.occurred_at == 1548426417.840180
+
+
+def test_slash_commands_stay_form_fields_for_handlers() -> None:
+    payload = provider.stored_payload(DOC_BODY, {"content-type": FORM})
+    assert payload["command"] == "/webhook-collect"
+
+
+def test_event_time_in_microseconds_gives_occurred_at() -> None:
+    """Slack's own app_mention example carries `event_time` (and `event_ts`) in microseconds."""
+    [event] = provider.parse(deliver(fixture_bytes("app_mention.json"), {}))
+    assert event.occurred_at == 1515449522.000016
+
+
+def test_event_ts_gives_occurred_at_when_event_time_is_absent() -> None:
+    payload = json.loads(fixture_bytes("app_mention.json"))
+    del payload["event_time"]
+    payload["event"]["event_ts"] = "1515449522.000016"
+    [event] = provider.parse(deliver(json.dumps(payload).encode(), {}))
+    assert event.occurred_at == 1515449522.000016
+
+
+@pytest.mark.parametrize("event_type", ["app_mention", "message", "reaction_added"])
+def test_samples_parse_with_their_type_and_time(event_type: str) -> None:
+    body = provider.sample_body(event_type, event_id="Ev0SAMPLE9")
+    [event] = provider.parse(deliver(body, {}))
+    assert (event.event_type, event.event_id) == (event_type, "Ev0SAMPLE9")
+    assert event.occurred_at is not None

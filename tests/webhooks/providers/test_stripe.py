@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 import stripe
 
+from integrations.payments.conf import DEFAULT_STRIPE_API_VERSION
 from webhooks.exceptions import (
     MalformedPayload,
     SignatureInvalid,
     SignatureMissing,
     TimestampOutOfTolerance,
+    WebhookConfigurationError,
 )
 from webhooks.providers import get_provider
 from webhooks.providers.base import EndpointSecrets, Headers, IncomingDelivery
+from webhooks.providers.samples import sample_event_types
 
 SECRET = "whsec_test_fake_primary"
 OLD_SECRET = "whsec_test_fake_previous"
@@ -201,3 +205,80 @@ def test_samples_carry_the_documented_object(
     # The SDK builds a typed event from it.
     event = stripe.Webhook.construct_event(raw, sdk_header(raw, timestamp=int(time.time())), SECRET)
     assert event.data.object.object == object_name
+
+
+# --- samples faithful to the pinned API version (issue 12) ----------------------------------
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "stripe"
+SAMPLE_TYPES = sample_event_types("stripe")
+
+
+def test_samples_are_of_the_pinned_api_version() -> None:
+    for event_type in SAMPLE_TYPES:
+        payload = json.loads(provider.sample_body(event_type, event_id="evt_v"))
+        assert payload["api_version"] == DEFAULT_STRIPE_API_VERSION, event_type
+
+
+@pytest.mark.parametrize(
+    ("event_type", "object_name", "status"),
+    [
+        ("payment_intent.succeeded", "payment_intent", "succeeded"),
+        ("payment_intent.canceled", "payment_intent", "canceled"),
+        ("customer.subscription.created", "subscription", "active"),
+        ("customer.subscription.deleted", "subscription", "canceled"),
+        ("invoice.payment_failed", "invoice", "open"),
+    ],
+)
+def test_each_sample_carries_its_events_object(
+    event_type: str, object_name: str, status: str
+) -> None:
+    obj = json.loads(provider.sample_body(event_type, event_id="evt_z"))["data"]["object"]
+    assert (obj["object"], obj["status"]) == (object_name, status)
+
+
+def test_a_canceled_payment_intent_sample_received_nothing() -> None:
+    intent = json.loads(provider.sample_body("payment_intent.canceled", event_id="evt_c"))
+    intent = intent["data"]["object"]
+    assert (intent["amount_received"], intent["latest_charge"]) == (0, None)
+    assert intent["canceled_at"]
+    assert intent["cancellation_reason"]
+
+
+def test_customer_created_carries_a_customer() -> None:
+    payload = json.loads(provider.sample_body("customer.created", event_id="evt_cu"))
+    customer = payload["data"]["object"]
+    assert customer["object"] == "customer"
+    assert customer["id"].startswith("cus_")
+    assert "amount" not in customer
+    assert "status" not in customer
+
+
+@pytest.mark.parametrize("fixture", sorted(path.name for path in FIXTURES.glob("*.json")))
+def test_samples_have_the_fields_of_stripes_documented_objects(fixture: str) -> None:
+    """Every field of the documented object (tests/webhooks/fixtures/stripe/) is in the
+    sample of its type, and the sample adds none that the pinned version removed."""
+    documented = json.loads((FIXTURES / fixture).read_text())
+    event_type = documented["type"]
+    sample = json.loads(provider.sample_body(event_type, event_id="evt_f"))
+    assert set(documented) <= set(sample)
+    assert set(documented["data"]["object"]) <= set(sample["data"]["object"])
+    assert sample["data"]["object"]["object"] == documented["data"]["object"]["object"]
+
+
+def test_invoice_samples_name_the_subscription_under_parent() -> None:
+    for event_type in ("invoice.paid", "invoice.payment_failed"):
+        invoice = json.loads(provider.sample_body(event_type, event_id="evt_i"))["data"]["object"]
+        assert "subscription" not in invoice
+        assert "paid" not in invoice
+        assert invoice["parent"]["subscription_details"]["subscription"].startswith("sub_")
+
+
+def test_a_type_without_a_sample_is_refused_rather_than_faked() -> None:
+    with pytest.raises(WebhookConfigurationError, match=r"customer\.created"):
+        provider.sample_body("payout.paid", event_id="evt_n")
+
+
+def test_samples_of_distinct_deliveries_never_share_a_body() -> None:
+    for event_type in SAMPLE_TYPES:
+        bodies = {provider.sample_body(event_type, event_id=f"evt_{n}") for n in range(50)}
+        assert len(bodies) == 50, event_type

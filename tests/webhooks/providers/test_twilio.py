@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 
 import pytest
@@ -187,7 +190,16 @@ def test_non_utf8_form_body_is_rejected() -> None:
             "SM2:received",
             "message.received",
         ),
-        ({"CallSid": "CA1", "CallStatus": "completed"}, "CA1:completed", "call.completed"),
+        (
+            {
+                "CallSid": "CA1",
+                "CallStatus": "completed",
+                "CallbackSource": "call-progress-events",
+                "SequenceNumber": "3",
+            },
+            "CA1:completed:call-progress-events-3",
+            "call.completed",
+        ),
         (
             {"CallSid": "CA1", "RecordingSid": "RE1", "RecordingStatus": "completed"},
             "RE1:completed",
@@ -251,4 +263,68 @@ def test_samples_round_trip(event_type: str) -> None:
     delivery = deliver(signed.body, signed.headers)
     provider.verify(delivery, EndpointSecrets(secrets=(TOKEN,)))
     [event] = provider.parse(delivery)
+    assert event.event_type == event_type
+
+
+# --- distinct ids for one call's requests, occurred_at (issue 12) ---------------------------
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "twilio"
+
+
+def fixture_params(name: str) -> dict[str, str]:
+    params: dict[str, str] = json.loads((FIXTURES / f"{name}.json").read_text())["params"]
+    return params
+
+
+def signed_delivery(params: dict[str, str], **headers: str) -> IncomingDelivery:
+    body = urlencode(sorted(params.items())).encode()
+    delivery = deliver(body, {"X-Twilio-Signature": reference_signature(body), **headers})
+    provider.verify(delivery, EndpointSecrets(secrets=(TOKEN,)))
+    return delivery
+
+
+def test_voice_webhook_and_its_ringing_status_callback_are_two_events() -> None:
+    """Both say `CallStatus=ringing` for one CallSid; the second used to be dropped as a
+    duplicate of the first."""
+    [voice] = provider.parse(signed_delivery(fixture_params("voice_webhook")))
+    [ringing] = provider.parse(signed_delivery(fixture_params("call_status_ringing")))
+    assert voice.event_type == ringing.event_type == "call.ringing"
+    assert voice.event_id != ringing.event_id
+    assert ringing.event_id == ("CAXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:ringing:call-progress-events-0")
+
+
+@pytest.mark.parametrize("name", ["voice_webhook", "call_status_ringing", "call_status_completed"])
+def test_a_retry_of_one_request_keeps_its_id(name: str) -> None:
+    """A retry repeats the parameters; only the (unsigned) idempotency token may differ."""
+    params = fixture_params(name)
+    [first] = provider.parse(signed_delivery(params, **{"I-Twilio-Idempotency-Token": "t-1"}))
+    [retry] = provider.parse(signed_delivery(params, **{"I-Twilio-Idempotency-Token": "t-2"}))
+    assert first.event_id == retry.event_id
+
+
+def test_gather_actions_of_one_call_get_distinct_ids() -> None:
+    params = {**fixture_params("voice_webhook"), "CallStatus": "in-progress"}
+    [first] = provider.parse(signed_delivery({**params, "Digits": "1"}))
+    [second] = provider.parse(signed_delivery({**params, "Digits": "2"}))
+    assert first.event_id != second.event_id
+
+
+def test_status_callback_timestamp_gives_occurred_at() -> None:
+    [ringing] = provider.parse(signed_delivery(fixture_params("call_status_ringing")))
+    assert ringing.occurred_at == datetime(2010, 8, 16, 3, 45, 1, tzinfo=UTC).timestamp()
+    [voice] = provider.parse(signed_delivery(fixture_params("voice_webhook")))
+    assert voice.occurred_at is None
+
+
+@pytest.mark.parametrize("timestamp", ["not a date", "Mon, 16 Aug 99999 03:45:01 +0000", ""])
+def test_an_unreadable_timestamp_gives_no_occurred_at(timestamp: str) -> None:
+    params = {**fixture_params("call_status_ringing"), "Timestamp": timestamp}
+    [event] = provider.parse(signed_delivery(params))
+    assert event.occurred_at is None
+
+
+@pytest.mark.parametrize("event_type", ["call.ringing", "message.sent", "message.undelivered"])
+def test_samples_of_other_statuses_round_trip(event_type: str) -> None:
+    raw = provider.sample_body(event_type, event_id="evt-3")
+    [event] = provider.parse(deliver(raw, {}))
     assert event.event_type == event_type

@@ -1,4 +1,9 @@
-"""`manage.py send_test_webhook SLUG [EVENT_TYPE]` — like `stripe trigger`, for any provider."""
+"""`manage.py send_test_webhook SLUG [EVENT_TYPE]` — like `stripe trigger`, for any provider.
+
+The body is the provider's sample for the type, `webhooks/samples/<provider>/<type>.json`,
+with fresh ids and times; a type without a sample fails naming those that have one (Stripe), or
+gets the provider's nearest sample (types the others name freely, e.g. GitHub events).
+"""
 
 from __future__ import annotations
 
@@ -27,7 +32,8 @@ class Command(BaseCommand):
             nargs="?",
             default=None,
             help="Event type (default: the provider's typical event, e.g. "
-            "payment_intent.succeeded for Stripe).",
+            "payment_intent.succeeded for Stripe; the types with samples are the files in "
+            "webhooks/samples/<provider>/).",
         )
         parser.add_argument(
             "--url",
