@@ -283,10 +283,16 @@ _webhooks = {
         "WEBHOOKS_ENDPOINT_CACHE_SECONDS",
         "WEBHOOKS_VERIFICATION_FAILURES_KEPT",
         "WEBHOOKS_LAST_ERROR_MAX_CHARS",
+        "WEBHOOKS_EAGER_BATCH_LIMIT",
     ),
     **_from_env(
-        env.float, "WEBHOOKS_ENDPOINT_LOCAL_CACHE_SECONDS", "WEBHOOKS_TEST_DELIVERY_TIMEOUT"
+        env.float,
+        "WEBHOOKS_ENDPOINT_LOCAL_CACHE_SECONDS",
+        "WEBHOOKS_TEST_DELIVERY_TIMEOUT",
+        "WEBHOOKS_EAGER_TIME_BUDGET_SECONDS",
     ),
+    # Eager mode only (no broker): the in-process dispatcher thread (webhooks/publisher.py).
+    **_from_env(env.bool, "WEBHOOKS_EAGER_DISPATCHER"),
     **_from_env(env.list, "WEBHOOKS_PROVIDERS", "WEBHOOKS_HANDLER_MODULES"),
 }
 globals().update(_webhooks)
@@ -491,6 +497,7 @@ _ops = {
         "ALERT_OAUTH_RECONNECT_WINDOW_HOURS",
         "ALERT_WEBHOOK_LAG_SECONDS",
         "ALERT_WEBHOOK_DEAD_EVENTS",
+        "ALERT_WEBHOOK_FAILED_EVENTS",
         "ALERTS_CHECK_INTERVAL_SECONDS",
     ),
     **_from_env(env.bool, "ALERT_EMAIL_ADMINS"),

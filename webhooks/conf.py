@@ -21,6 +21,11 @@ DEFAULT_ENDPOINT_LOCAL_CACHE_SECONDS = 5.0
 DEFAULT_VERIFICATION_FAILURES_KEPT = 50
 DEFAULT_LAST_ERROR_MAX_CHARS = 2000
 DEFAULT_TEST_DELIVERY_TIMEOUT = 10.0
+# Eager mode (no broker): what one request may process itself before handing the rest of its
+# events to the in-process dispatcher thread (`webhooks.publisher.EagerEventDispatcher`).
+DEFAULT_EAGER_BATCH_LIMIT = 100
+DEFAULT_EAGER_TIME_BUDGET_SECONDS = 5.0
+DEFAULT_EAGER_DISPATCHER = True
 
 # Every setting this app reads, with its default (the README's table is checked against it).
 DEFAULTS: dict[str, object] = {
@@ -35,6 +40,9 @@ DEFAULTS: dict[str, object] = {
     "WEBHOOKS_VERIFICATION_FAILURES_KEPT": DEFAULT_VERIFICATION_FAILURES_KEPT,
     "WEBHOOKS_LAST_ERROR_MAX_CHARS": DEFAULT_LAST_ERROR_MAX_CHARS,
     "WEBHOOKS_TEST_DELIVERY_TIMEOUT": DEFAULT_TEST_DELIVERY_TIMEOUT,
+    "WEBHOOKS_EAGER_BATCH_LIMIT": DEFAULT_EAGER_BATCH_LIMIT,
+    "WEBHOOKS_EAGER_TIME_BUDGET_SECONDS": DEFAULT_EAGER_TIME_BUDGET_SECONDS,
+    "WEBHOOKS_EAGER_DISPATCHER": DEFAULT_EAGER_DISPATCHER,
     # Dotted paths: the host's own provider classes and extra handler modules.
     "WEBHOOKS_PROVIDERS": (),
     "WEBHOOKS_HANDLER_MODULES": (),
@@ -110,6 +118,25 @@ def last_error_max_chars() -> int:
 
 def test_delivery_timeout_seconds() -> float:
     return float(getattr(settings, "WEBHOOKS_TEST_DELIVERY_TIMEOUT", DEFAULT_TEST_DELIVERY_TIMEOUT))
+
+
+def eager_batch_limit() -> int:
+    """Eager mode: events one request processes itself at most (the rest go to the thread)."""
+    return max(0, int(getattr(settings, "WEBHOOKS_EAGER_BATCH_LIMIT", DEFAULT_EAGER_BATCH_LIMIT)))
+
+
+def eager_time_budget_seconds() -> float:
+    """Eager mode: seconds one request spends processing before handing the rest over."""
+    return float(
+        getattr(settings, "WEBHOOKS_EAGER_TIME_BUDGET_SECONDS", DEFAULT_EAGER_TIME_BUDGET_SECONDS)
+    )
+
+
+def eager_dispatcher_enabled() -> bool:
+    """Eager mode: whether a web process runs the in-process dispatcher thread (False: events
+    beyond the request's bound, failed retries and stale events wait for
+    `manage.py webhook_dispatch_due`)."""
+    return bool(getattr(settings, "WEBHOOKS_EAGER_DISPATCHER", DEFAULT_EAGER_DISPATCHER))
 
 
 def handler_modules() -> tuple[str, ...]:

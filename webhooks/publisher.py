@@ -15,6 +15,24 @@ keeps the contract:
 - if the broker is down or the process dies before a batch is published, the events stay
   `pending` in the database and the periodic dispatcher re-dispatches them after
   `WEBHOOKS_PENDING_GRACE_SECONDS`: late, never lost.
+
+Without a broker (eager mode, the embedded default) there is no worker and no beat, and a big
+batch processed inside its request outlived gunicorn's timeout (issue 12: a 14,000-event
+SendGrid batch, 500 to the sender, thousands of events left `pending`). There,
+`EagerEventDispatcher` stands in for both:
+
+- the request processes at most `WEBHOOKS_EAGER_BATCH_LIMIT` of its events, for at most
+  `WEBHOOKS_EAGER_TIME_BUDGET_SECONDS`, and never lets a processing error reach the response
+  (the events are stored: the answer is 2xx);
+- the rest go to a daemon thread of the same process, which processes them after the
+  response and, every `WEBHOOKS_DISPATCH_INTERVAL_SECONDS` (first at its start), runs
+  `webhook_events_dispatch_due` as beat would: failed events whose retry is due, stale
+  `pending` ones (left by a process that died), `processing` ones whose lease expired.
+
+The thread starts lazily, with the first delivery a web process receives in eager mode (never
+in a worker, a shell or a management command); `WEBHOOKS_EAGER_DISPATCHER = False` turns it
+off. Events it had not processed when the process stopped are picked up by the next
+process's first pass, once `WEBHOOKS_PENDING_GRACE_SECONDS` have passed.
 """
 
 from __future__ import annotations
@@ -25,6 +43,10 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
+
+from django.db import connections
+
+from webhooks import conf
 
 logger = logging.getLogger(__name__)
 
@@ -102,3 +124,137 @@ def _publish_batch(event_pks: list[int]) -> None:
 
 
 event_publisher = BackgroundEventPublisher(_publish_batch)
+
+
+class EagerEventDispatcher:
+    """Eager mode's worker and beat, in a daemon thread of the web process (module docstring).
+
+    `process(pk)` runs one event (it claims it first, so an event run elsewhere meanwhile is
+    skipped); `dispatch_due()` re-dispatches what would otherwise wait forever.
+    """
+
+    def __init__(self, process: Callable[[int], object], dispatch_due: Callable[[], object]):
+        self._process = process
+        self._dispatch_due = dispatch_due
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        # A forked child starts with no thread and no queue (its parent keeps its own).
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._queue: list[int] = []
+        self._thread: threading.Thread | None = None
+        self._next_pass = 0.0
+        self._stopping = False
+
+    def process_bounded(self, event_pks: list[int]) -> int:
+        """Process what the request may (bounded), hand the rest to the thread; how many ran.
+
+        Never raises: the events are stored, so the delivery is acknowledged whatever their
+        processing does (an event left `processing` by an error is retried after its lease).
+        """
+        limit = conf.eager_batch_limit()
+        deadline = time.monotonic() + conf.eager_time_budget_seconds()
+        done = 0
+        for pk in event_pks:
+            if done >= limit or time.monotonic() >= deadline:
+                break
+            done += 1
+            self._process_one(pk)
+        rest = event_pks[done:]
+        if rest:
+            logger.info("webhook_events_deferred", extra={"processed": done, "deferred": len(rest)})
+        self.submit(rest)
+        return done
+
+    def submit(self, event_pks: Iterable[int]) -> None:
+        """Queue events for the thread (and start it if needed, so it also re-dispatches)."""
+        if not conf.eager_dispatcher_enabled():
+            return  # left `pending`: `manage.py webhook_dispatch_due` picks them up
+        with self._lock:
+            self._queue.extend(event_pks)
+            if self._queue:
+                self._idle.clear()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="webhook-eager-dispatcher", daemon=True
+                )
+                self._thread.start()
+        self._wake.set()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until the thread has processed every queued event (tests, shutdown hooks)."""
+        return self._idle.wait(timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the thread after its current event (tests, shutdown); `submit` restarts it."""
+        with self._lock:
+            thread, self._stopping = self._thread, True
+        self._wake.set()
+        if thread is not None:
+            thread.join(timeout)
+        with self._lock:
+            self._stopping = False
+
+    def request_pass(self) -> None:
+        """Run a re-dispatch pass now rather than at the next interval (tests, commands)."""
+        self._next_pass = 0.0
+        self.submit(())
+
+    def _process_one(self, pk: int) -> None:
+        try:
+            self._process(pk)
+        except Exception as exc:
+            logger.error(
+                "webhook_event_eager_processing_failed",
+                extra={"event": pk, "error": type(exc).__name__},
+            )
+
+    def _run(self) -> None:
+        while conf.eager_dispatcher_enabled() and not self._stopping:
+            self._wake.wait(timeout=max(0.0, self._next_pass - time.monotonic()))
+            self._wake.clear()
+            try:
+                self._drain()
+                if time.monotonic() >= self._next_pass:
+                    self._next_pass = time.monotonic() + conf.dispatch_interval_seconds()
+                    self._dispatch_due()
+            except Exception as exc:
+                logger.error("webhook_eager_dispatch_failed", extra={"error": type(exc).__name__})
+            finally:
+                # The thread's own connections: closed between passes, never left idle open.
+                connections.close_all()
+        with self._lock:
+            self._thread = None
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                batch, self._queue = self._queue, []
+                if not batch:
+                    self._idle.set()
+                    return
+            for position, pk in enumerate(batch):
+                if self._stopping:  # stay pending: the next pass of a new thread takes them
+                    with self._lock:
+                        self._queue[:0] = batch[position:]
+                    return
+                self._process_one(pk)
+
+
+def _process_event(event_pk: int) -> None:
+    from webhooks.services.processing import webhook_event_process
+
+    webhook_event_process(event_pk=event_pk)
+
+
+def _dispatch_due() -> None:
+    from webhooks.services.processing import webhook_events_dispatch_due
+
+    webhook_events_dispatch_due()
+
+
+eager_dispatcher = EagerEventDispatcher(_process_event, _dispatch_due)

@@ -13,6 +13,10 @@ Rules (thresholds are settings, see `conf.py`), each alert identified by `code` 
 - `webhook_lag` (endpoint): the oldest pending event is older than ALERT_WEBHOOK_LAG_SECONDS.
 - `webhook_dead_events` (endpoint): at least ALERT_WEBHOOK_DEAD_EVENTS dead events (replaying
   or deleting them clears it).
+- `webhook_handler_failures` (endpoint): more than ALERT_WEBHOOK_FAILED_EVENTS events `failed`
+  right now (a handler raised and the event waits for a retry). A broken handler otherwise
+  stays silent until its events go dead, about three days later; the count falls back (and
+  the alert clears) as soon as retries succeed, or the events are replayed or ignored.
 
 `alerts_sync()` compares the active alerts with the state kept in the Django cache (shared
 through Redis when REDIS_URL is set) and, for each change, logs one line and sends
@@ -50,6 +54,7 @@ CODES = (
     "oauth_refresh_failures",
     "webhook_lag",
     "webhook_dead_events",
+    "webhook_handler_failures",
 )
 
 
@@ -103,6 +108,7 @@ def alerts_evaluate(report: dict[str, Any]) -> list[Alert]:
     per_hour = conf.alert_verification_failures_per_hour()
     lag_bound = conf.alert_webhook_lag_seconds()
     dead_min = conf.alert_webhook_dead_events()
+    failed_max = conf.alert_webhook_failed_events()
     for row in report.get("endpoints", []):
         slug = row["slug"]
         worst = max(row["verification_failures_this_hour"], row["verification_failures_last_hour"])
@@ -136,6 +142,18 @@ def alerts_evaluate(report: dict[str, Any]) -> list[Alert]:
                     f"{slug}: {row['dead']} dead event(s) need a replay or a decision",
                     row["dead"],
                     dead_min,
+                )
+            )
+        failed = row.get("failed", 0)
+        if failed_max and failed > failed_max:
+            alerts.append(
+                Alert(
+                    "webhook_handler_failures",
+                    slug,
+                    f"{slug}: {failed} event(s) failed in a handler and wait for a retry "
+                    f"(threshold {failed_max})",
+                    failed,
+                    failed_max,
                 )
             )
     for provider, row in sorted(report.get("oauth", {}).get("providers", {}).items()):

@@ -17,6 +17,7 @@ DEFAULT_ALERT_OAUTH_REFRESH_FAILURES = 1
 DEFAULT_ALERT_OAUTH_RECONNECT_WINDOW_HOURS = 24
 DEFAULT_ALERT_WEBHOOK_LAG_SECONDS = 300
 DEFAULT_ALERT_WEBHOOK_DEAD_EVENTS = 1
+DEFAULT_ALERT_WEBHOOK_FAILED_EVENTS = 10
 DEFAULT_ALERT_EMAIL_ADMINS = False
 # How often Celery beat runs `integrations.ops.health_check` (the host's beat schedule).
 DEFAULT_ALERTS_CHECK_INTERVAL_SECONDS = 60
@@ -30,6 +31,7 @@ DEFAULTS: dict[str, object] = {
     "ALERT_OAUTH_RECONNECT_WINDOW_HOURS": DEFAULT_ALERT_OAUTH_RECONNECT_WINDOW_HOURS,
     "ALERT_WEBHOOK_LAG_SECONDS": DEFAULT_ALERT_WEBHOOK_LAG_SECONDS,
     "ALERT_WEBHOOK_DEAD_EVENTS": DEFAULT_ALERT_WEBHOOK_DEAD_EVENTS,
+    "ALERT_WEBHOOK_FAILED_EVENTS": DEFAULT_ALERT_WEBHOOK_FAILED_EVENTS,
     "ALERT_EMAIL_ADMINS": DEFAULT_ALERT_EMAIL_ADMINS,
     "ALERTS_CHECK_INTERVAL_SECONDS": DEFAULT_ALERTS_CHECK_INTERVAL_SECONDS,
     # Neither a token nor addresses: /metrics answers loopback clients only.
@@ -83,6 +85,12 @@ def alert_webhook_lag_seconds() -> int:
 def alert_webhook_dead_events() -> int:
     """At least this many dead events on an endpoint raise an alert (0: never)."""
     return _int("ALERT_WEBHOOK_DEAD_EVENTS", DEFAULT_ALERT_WEBHOOK_DEAD_EVENTS)
+
+
+def alert_webhook_failed_events() -> int:
+    """More events than this `failed` (waiting for a retry) on an endpoint raise an alert
+    (0: never)."""
+    return _int("ALERT_WEBHOOK_FAILED_EVENTS", DEFAULT_ALERT_WEBHOOK_FAILED_EVENTS)
 
 
 def alert_email_admins() -> bool:

@@ -274,13 +274,16 @@ def webhook_events_enqueue_new(*, event_pks: list[int]) -> None:
     """Queue processing of freshly stored events (the hot path; runs after commit).
 
     With a broker, the ids go to the per-process background publisher (see
-    `webhooks.publisher`: batched, off the request thread). Without one (eager mode), each
-    event is processed right here, as `task.delay()` would.
+    `webhooks.publisher`: batched, off the request thread). Without one (eager mode), the
+    request processes a bounded number of them and the in-process dispatcher thread the rest,
+    after the response (`webhooks.publisher.EagerEventDispatcher`).
     """
     from celery import current_app
 
     if current_app.conf.task_always_eager:
-        webhook_events_enqueue(event_pks=event_pks)
+        from webhooks.publisher import eager_dispatcher
+
+        eager_dispatcher.process_bounded(event_pks)
         return
     from webhooks.publisher import event_publisher
 

@@ -24,6 +24,7 @@ from django.db.models import F, Q, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 
+from integrations.core.redaction import redact_text
 from webhooks import conf
 from webhooks.handlers import handlers_for
 from webhooks.models import VerificationFailureCount, WebhookEvent
@@ -193,7 +194,8 @@ def retry_delay_seconds(*, attempts: int) -> int | None:
 def _describe_error(exc: BaseException) -> str:
     # Class and message only (no traceback, no locals); handlers must not put secrets in
     # exception messages, and the length is capped.
-    text = f"{type(exc).__name__}: {exc}"
+    # Redacted: a database error can quote the row it failed on (values, email addresses).
+    text = redact_text(f"{type(exc).__name__}: {exc}")
     limit = conf.last_error_max_chars()
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

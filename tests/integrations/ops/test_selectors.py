@@ -26,7 +26,8 @@ def test_endpoint_rows_count_deliveries_failures_lag_and_dead(fake):
     make_event(
         endpoint=busy,
         status="processed",
-        received_at=now - timedelta(minutes=5),
+        received_at=now - timedelta(minutes=6),
+        claimed_at=now - timedelta(minutes=5),
         processed_at=now - timedelta(minutes=5) + timedelta(seconds=2),
     )
     make_event(endpoint=busy, status="pending", received_at=now - timedelta(minutes=10))
