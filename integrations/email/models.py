@@ -18,6 +18,8 @@ class EmailMessage(models.Model):
         OPENED = "opened"
         CLICKED = "clicked"
         FAILED = "failed"
+        # SENDGRID_API_KEY not set: recorded and printed to the console, nothing left.
+        CONSOLE = "console", "Recorded, not sent (console only)"
 
     class Transport(models.TextChoices):
         SENDGRID = "sendgrid", "SendGrid"

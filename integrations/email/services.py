@@ -39,11 +39,13 @@ from sendgrid.helpers.mail import (
     FileName,
     FileType,
     From,
+    Header,
     Mail,
     MailSettings,
     Personalization,
     ReplyTo,
     SandBoxMode,
+    SendAt,
     TemplateId,
     To,
 )
@@ -108,17 +110,30 @@ class SendGridEmailService:
         cc: Sequence[str] = (),
         bcc: Sequence[str] = (),
         from_email: str | None = None,
-        reply_to: str | None = None,
+        reply_to: str | Sequence[str] | None = None,
         attachments: Sequence[EmailAttachment] = (),
         categories: Sequence[str] = (),
         custom_args: Mapping[str, str] | None = None,
+        template_id: str = "",
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        send_at: int | None = None,
+        sandbox_mode: bool = False,
     ) -> EmailMessage:
-        """Record and send now. Transport errors are recorded on the row, then raised."""
+        """Record and send now. Transport errors are recorded on the row, then raised.
+
+        `reply_to` takes one address or several (SendGrid `reply_to_list`); `headers` become
+        SendGrid `headers`; `send_at` is a Unix timestamp (SendGrid schedules up to 72 hours
+        ahead); `sandbox_mode=True` sends this message in SendGrid's sandbox (validated, not
+        delivered) even when SENDGRID_SANDBOX_MODE is off.
+        """
         message, _ = self.compose(
             to=to,
             subject=subject,
             text=text,
             html=html,
+            template_id=template_id,
+            data=data,
             cc=cc,
             bcc=bcc,
             from_email=from_email,
@@ -126,6 +141,9 @@ class SendGridEmailService:
             attachments=attachments,
             categories=categories,
             custom_args=custom_args,
+            headers=headers,
+            send_at=send_at,
+            sandbox_mode=sandbox_mode,
         )
         return self.deliver(message)
 
@@ -139,7 +157,7 @@ class SendGridEmailService:
         cc: Sequence[str] = (),
         bcc: Sequence[str] = (),
         from_email: str | None = None,
-        reply_to: str | None = None,
+        reply_to: str | Sequence[str] | None = None,
         attachments: Sequence[EmailAttachment] = (),
         categories: Sequence[str] = (),
         custom_args: Mapping[str, str] | None = None,
@@ -186,20 +204,31 @@ class SendGridEmailService:
         cc: Sequence[str] = (),
         bcc: Sequence[str] = (),
         from_email: str | None = None,
-        reply_to: str | None = None,
+        reply_to: str | Sequence[str] | None = None,
         attachments: Sequence[EmailAttachment] = (),
         categories: Sequence[str] = (),
         custom_args: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        send_at: int | None = None,
+        sandbox_mode: bool = False,
         purpose_key: str | None = None,
         last_error: str = "",
     ) -> tuple[EmailMessage, bool]:
-        """Record a message (status queued) without sending it."""
-        request = {
+        """Record a message (status queued) without sending it.
+
+        The `reply_to` column keeps the first address; `request["reply_to_list"]` keeps all.
+        """
+        reply_to_list = _addresses(reply_to)
+        request: dict[str, Any] = {
             "text": text,
             "html": html,
             "template_data": dict(data or {}),
             "categories": list(categories),
             "custom_args": dict(custom_args or {}),
+            "reply_to_list": reply_to_list,
+            "headers": {str(key): str(value) for key, value in (headers or {}).items()},
+            "send_at": int(send_at) if send_at is not None else None,
+            "sandbox_mode": bool(sandbox_mode),
             "attachments": [
                 {
                     "filename": item.filename,
@@ -216,7 +245,7 @@ class SendGridEmailService:
             "cc": _addresses(cc),
             "bcc": _addresses(bcc),
             "from_email": from_email or conf.default_from_email(),
-            "reply_to": reply_to or "",
+            "reply_to": reply_to_list[0] if reply_to_list else "",
             "subject": subject,
             "template_id": template_id,
             "request": request,
@@ -248,7 +277,8 @@ class SendGridEmailService:
             raise EmailNotSendable("The message has no recipient.", service=SERVICE)
         if not conf.sendgrid_api_key():
             return self._deliver_to_console(message)
-        sandbox = conf.sendgrid_sandbox_mode()
+        # The setting forces the sandbox for every message; a message can only add it.
+        sandbox = conf.sendgrid_sandbox_mode() or bool((message.request or {}).get("sandbox_mode"))
         body = build_mail(message, sandbox=sandbox).get()
         try:
             response = ServiceClient(SERVICE).request(
@@ -325,8 +355,8 @@ class SendGridEmailService:
         stream.write(redact_text("\n".join(lines)) + "\n")
         stream.flush()
         message.transport = EmailMessage.Transport.CONSOLE
-        message.status = EmailMessage.Status.SENT
-        message.sent_at = timezone.now()
+        # Recorded and printed, never handed to SendGrid: not "sent", and no `sent_at`.
+        message.status = EmailMessage.Status.CONSOLE
         message.timeline = [
             *message.timeline,
             {"event": "console", "at": _now_epoch(), "note": note},
@@ -377,8 +407,15 @@ def build_mail(message: EmailMessage, *, sandbox: bool = False) -> Mail:
             mail.add_content(request["text"], "text/plain")
         if request.get("html"):
             mail.add_content(request["html"], "text/html")
-    if message.reply_to:
-        mail.reply_to = ReplyTo(message.reply_to)
+    reply_to = request.get("reply_to_list") or ([message.reply_to] if message.reply_to else [])
+    if len(reply_to) > 1:  # SendGrid takes either `reply_to` or `reply_to_list`, not both
+        mail.reply_to_list = [ReplyTo(address) for address in reply_to]
+    elif reply_to:
+        mail.reply_to = ReplyTo(reply_to[0])
+    for name, value in (request.get("headers") or {}).items():
+        mail.add_header(Header(name, value))
+    if request.get("send_at") is not None:
+        mail.send_at = SendAt(int(request["send_at"]))
     for item in request.get("attachments") or []:
         attachment = Attachment(
             FileContent(item["content"]),
@@ -439,11 +476,14 @@ EVENT_NAMES: dict[str, str] = {
     "spamreport": "spam_report",
     "unsubscribe": "unsubscribed",
     "group_unsubscribe": "unsubscribed",
+    "group_resubscribe": "resubscribed",
 }
 # A status only moves forward: a late `processed` never overwrites `delivered`.
 _STATUS_RANK: dict[str, int] = {
     EmailMessage.Status.QUEUED: 0,
     EmailMessage.Status.FAILED: 0,
+    # Never given to SendGrid; `email_event_apply` does not move it (see there).
+    EmailMessage.Status.CONSOLE: 0,
     EmailMessage.Status.SENT: 1,
     EmailMessage.Status.DEFERRED: 2,
     EmailMessage.Status.DELIVERED: 3,
@@ -455,7 +495,16 @@ _STATUS_RANK: dict[str, int] = {
     EmailMessage.Status.SPAM_REPORT: 8,
 }
 # Event fields worth keeping in the timeline (no addresses, no URLs, no IPs).
-_TIMELINE_FIELDS = ("reason", "type", "bounce_classification", "attempt", "status")
+_TIMELINE_FIELDS = (
+    "reason",
+    "type",
+    "bounce_classification",
+    "attempt",
+    "status",
+    "asm_group_id",
+)
+# On a `group_unsubscribe` entry: the status it replaced, restored by `group_resubscribe`.
+STATUS_BEFORE = "status_before"
 _SG_MESSAGE_ID_MAX = EmailMessage._meta.get_field("sg_message_id").max_length or 0
 
 
@@ -466,6 +515,10 @@ def base_message_id(sg_message_id: str) -> str:
 
 def email_event_apply(event: Mapping[str, Any]) -> bool:
     """Apply one SendGrid event to its message. True when it changed something.
+
+    A status only moves forward, with one exception: `group_resubscribe` undoes a group
+    unsubscribe, restoring the status the message had reached (signal event "resubscribed").
+    A console-only message (transport `console`) keeps its status: SendGrid never had it.
 
     Idempotent by `sg_event_id`; events for messages Liaison did not send are ignored. The
     event's strings are expected database-safe (`WebhookEvent.payload` strips NUL and lone
@@ -495,8 +548,19 @@ def email_event_apply(event: Mapping[str, Any]) -> bool:
             # An id that does not fit is not an X-Message-Id SendGrid issued: not kept.
             message.sg_message_id = message_id
         previous_status = message.status
-        new_status = _EVENT_STATUS.get(name)
-        if new_status is not None and _STATUS_RANK[new_status] >= _STATUS_RANK[message.status]:
+        if message.transport == EmailMessage.Transport.CONSOLE:
+            new_status = None  # SendGrid never had it: an event cannot make it "sent"
+        elif name == "group_resubscribe":
+            new_status = _status_after_group_resubscribe(message, entry)
+        elif name == "group_unsubscribe" and _resubscribed_later(message, entry):
+            new_status = None  # arrived after the resubscribe that undid it
+        else:
+            new_status = _EVENT_STATUS.get(name)
+        if name == "group_resubscribe" and new_status is not None:
+            message.status = new_status  # the one change that moves a status back
+        elif new_status is not None and _STATUS_RANK[new_status] >= _STATUS_RANK[message.status]:
+            if name == "group_unsubscribe" and message.status != new_status:
+                entry[STATUS_BEFORE] = message.status
             message.status = new_status
         if name in ("bounce", "dropped") and event.get("reason"):
             message.last_error = str(event["reason"])[:2000]
@@ -510,6 +574,47 @@ def email_event_apply(event: Mapping[str, Any]) -> bool:
                 event=EVENT_NAMES[name],
             )
         return True
+
+
+def _group_events(message: EmailMessage) -> list[dict[str, Any]]:
+    """The timeline's group (un)subscribe entries, oldest first (the timeline is sorted)."""
+    names = ("group_unsubscribe", "group_resubscribe")
+    return [e for e in message.timeline if e.get("event") in names]
+
+
+def _resubscribed_later(message: EmailMessage, entry: Mapping[str, Any]) -> bool:
+    """A `group_resubscribe` at or after this unsubscribe is already in the timeline."""
+    group = _group_events(message)
+    return bool(group) and group[-1] is not entry and group[-1]["event"] == "group_resubscribe"
+
+
+def _status_after_group_resubscribe(message: EmailMessage, entry: Mapping[str, Any]) -> str | None:
+    """The status a `group_resubscribe` restores, or None when it changes nothing.
+
+    Only an unsubscribe from the group is undone: a global `unsubscribe` (or a spam report)
+    stands, and so does a group unsubscribe that happened after this resubscribe. The
+    restored status is the furthest one the message had reached without unsubscribing: the
+    status each group unsubscribe replaced, and the statuses of its other events.
+    """
+    if message.status != EmailMessage.Status.UNSUBSCRIBED:
+        return None
+    if any(e.get("event") == "unsubscribe" for e in message.timeline):
+        return None
+    group = _group_events(message)
+    if not group or group[-1] is not entry:
+        return None
+    unsubscribed = _STATUS_RANK[EmailMessage.Status.UNSUBSCRIBED]
+    reached = [str(e[STATUS_BEFORE]) for e in group if e.get(STATUS_BEFORE) in _STATUS_RANK]
+    reached += [
+        status
+        for e in message.timeline
+        if (status := _EVENT_STATUS.get(str(e.get("event")))) is not None
+        and _STATUS_RANK[status] < unsubscribed
+    ]
+    if not reached:
+        # A row recorded before `status_before` existed, with no other event: it was sent.
+        return EmailMessage.Status.SENT
+    return max(reached, key=lambda status: _STATUS_RANK[status])
 
 
 def email_message_send(*, message_id: int, keep_queued_on_retryable: bool = False) -> EmailMessage:

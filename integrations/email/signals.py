@@ -6,8 +6,9 @@ SendGrid event moved a message's status.
 - `message`: the `EmailMessage`, already holding the new status and the event in its timeline;
 - `status` / `previous_status`: `EmailMessage.Status` values (e.g. "sent" → "delivered");
 - `event`: the event's normalized name — "processed", "deferred", "delivered", "bounced",
-  "dropped", "opened", "clicked", "spam_report" or "unsubscribed" (SendGrid's `open`,
-  `click`, `bounce`, `spamreport`, `unsubscribe` / `group_unsubscribe`, …).
+  "dropped", "opened", "clicked", "spam_report", "unsubscribed" or "resubscribed" (SendGrid's
+  `open`, `click`, `bounce`, `spamreport`, `unsubscribe` / `group_unsubscribe`,
+  `group_resubscribe`, …).
 
 Sent once per status change: a duplicate event (same `sg_event_id`), an event for a message
 Liaison did not send, and an event that does not move the status forward (a late `processed`

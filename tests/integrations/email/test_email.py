@@ -186,7 +186,7 @@ def test_enqueue_with_a_purpose_key_records_and_sends_once(django_capture_on_com
     assert (created, created_again) == (True, False)
     assert first.pk == again.pk
     first.refresh_from_db()
-    assert first.status == EmailMessage.Status.SENT
+    assert first.status == EmailMessage.Status.CONSOLE  # no key: recorded, not sent
     assert first.attempts == 1
 
 
