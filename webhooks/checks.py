@@ -63,6 +63,8 @@ def check_numbers(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             ("WEBHOOKS_VERIFICATION_FAILURES_KEPT", int, 0),
             ("WEBHOOKS_LAST_ERROR_MAX_CHARS", int, 1),
             ("WEBHOOKS_TEST_DELIVERY_TIMEOUT", float, 0.001),
+            ("WEBHOOKS_EAGER_BATCH_LIMIT", int, 0),
+            ("WEBHOOKS_EAGER_TIME_BUDGET_SECONDS", float, 0),
         ),
         check_id="liaison_webhooks.E002",
     )

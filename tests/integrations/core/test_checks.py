@@ -128,6 +128,16 @@ BAD_SETTINGS: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
         {"WEBHOOKS_DISPATCH_BATCH_SIZE": 0},
         ("WEBHOOKS_DISPATCH_BATCH_SIZE",),
     ),
+    (
+        "liaison_webhooks.E002",
+        {"WEBHOOKS_EAGER_BATCH_LIMIT": -1},
+        ("WEBHOOKS_EAGER_BATCH_LIMIT",),
+    ),
+    (
+        "liaison_ops.E002",
+        {"ALERT_WEBHOOK_FAILED_EVENTS": "many"},
+        ("ALERT_WEBHOOK_FAILED_EVENTS",),
+    ),
     # oauth_accounts
     (
         "liaison_oauth.E001",
