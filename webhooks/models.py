@@ -186,6 +186,9 @@ class WebhookEvent(models.Model):
     # Set when a worker claims the event; past `locked_until` a `processing` event is stuck.
     claimed_at = models.DateTimeField(null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
+    # When the event was last handed to the broker (a wake-up for a worker); the dispatcher
+    # leaves an event whose message is still in flight alone instead of publishing it again.
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Only when the endpoint has a duplicate-body window: "<sha256 of body>:<window>:<bucket>"
     # (see `webhooks.services.ingest`). NULL otherwise (the hot INSERT leaves it out), so other
     # rows skip its partial index.
