@@ -127,7 +127,7 @@ def measure(url: str, redis_url: str, calls: int, batch: int) -> dict[str, float
     from django.test import override_settings
 
     from integrations.outbound.http import ServiceClient
-    from integrations.outbound.resilience.testing import isolated_state
+    from integrations.outbound.testing import isolated_state
 
     bare = requests.Session()
     client = ServiceClient("bench")

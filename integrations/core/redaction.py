@@ -1,8 +1,17 @@
 """Redaction of credentials in URLs, headers, payloads, free text and log records.
 
 One place decides what a secret looks like, so the HTTP client, its exceptions and the logging
-filter agree. `RedactingFilter` is installed on the console handler in `config/settings.py`;
-any other handler can add it too (`{"()": "integrations.core.redaction.RedactingFilter"}`).
+filter agree. Two kinds of evidence are used: the *name* a value is filed under (a structured
+log field, a JSON or form field, a query parameter, a header) and the *shape* of the value
+(Stripe `sk_`/`rk_`/`whsec_` keys, SendGrid `SG.` keys, GitHub and Google tokens, JWTs, a long
+random string after a key-ish word, URL user info, email addresses). A few names are also
+ordinary words in error payloads (`code=card_declined`, `key`, `token`, `session`): under those
+names a value that reads as an identifier (lowercase words joined by `_`, `.` or `-`) is kept,
+and anything that looks random is redacted. Ordinary words elsewhere (`status=failed`,
+`type=invalid_request_error`) are never touched.
+
+`RedactingFilter` is installed on the console handler in `config/settings.py`; any other
+handler can add it too (`{"()": "integrations.core.redaction.RedactingFilter"}`).
 """
 
 from __future__ import annotations
@@ -47,6 +56,10 @@ SECRET_NAMES = frozenset(
     }
 )
 
+# Names that are also everyday words in error payloads and logs: their values are redacted only
+# when they do not read as an identifier (see `_is_plain_word`).
+WORDY_NAMES = frozenset({"code", "key", "token", "session", "signature", "secret"})
+
 _NAME_ALTERNATION = "|".join(
     sorted({n.replace("_", "[-_]") for n in SECRET_NAMES}, key=len, reverse=True)
 )
@@ -60,8 +73,16 @@ _FIELD_RE = re.compile(
 _HEADER_RE = re.compile(
     r"(?i)\b((?:proxy-)?authorization|x-api-key|cookie|set-cookie)(\s*[:=]\s*)([^\r\n,}]+)"
 )
-# Credentials after an auth scheme anywhere in text.
+# Credentials after an auth scheme anywhere in text (only values that look random: "token
+# expired" and "Bearer authentication" are words).
 _SCHEME_RE = re.compile(r"(?i)\b(bearer|basic|token)\s+([A-Za-z0-9._~+/=-]{8,})")
+# A long random-looking string after a key-ish word: "api key 3f9a…", "secret: Zm9v…".
+_KEYISH_RE = re.compile(
+    r"(?i)\b((?:api[-_ ]?)?key|secret|token|password|passwd|credentials?)"
+    r"(\s*(?:is|was|=|:)?\s*[\"']?)([A-Za-z0-9+/_-]{24,}={0,2})"
+)
+# An identifier: lowercase words joined by "_", "." or "-" (error codes, event types, states).
+_PLAIN_WORD_RE = re.compile(r"[a-z]+(?:[_.-][a-z]+)*")
 # Well-known credential shapes: Stripe keys and webhook secrets, SendGrid keys, GitHub tokens,
 # Google OAuth access tokens, JWTs.
 _SHAPE_RE = re.compile(
@@ -99,6 +120,10 @@ _MARKERS = (
     "eyj",
     "@",
     "/reset/",
+    "key",
+    "secret",
+    "passw",
+    "credential",
 )
 _NAME_BEFORE_DELIMITER_RE = re.compile(r"([A-Za-z][\w-]*)[\"']?\s*[:=]")
 _SEGMENT_RE = re.compile(r"[-_]")
@@ -123,15 +148,67 @@ def is_secret_name(name: str) -> bool:
     return name.lower().replace("-", "_") in SECRET_NAMES
 
 
+def _is_plain_word(value: str) -> bool:
+    """An identifier, not a credential: `card_declined`, `invalid_grant`, `expired`."""
+    if not _PLAIN_WORD_RE.fullmatch(value):
+        return False
+    return len(value) < 16 or any(sep in value for sep in "_.-")
+
+
+def _looks_random(value: str) -> bool:
+    """Digits, mixed case past the first letter, or base64 punctuation: a credential."""
+    rest = value[1:]
+    return (
+        any(c.isdigit() for c in value)
+        or (any(c.islower() for c in rest) and any(c.isupper() for c in rest))
+        or any(c in "+/=" for c in value)
+    )
+
+
+def redact_value(name: str, value: str) -> str:
+    """`value` as it may be shown under the field or parameter `name`."""
+    if is_secret_name(name):
+        if name.lower().replace("-", "_") in WORDY_NAMES and _is_plain_word(value):
+            return value
+        return REDACTED
+    return redact_text(value)
+
+
+def _pair(match: re.Match[str]) -> str:
+    name, value = match.group(1), match.group(2)
+    return match.group(0) if value == REDACTED else f"{name}={redact_value(name, value)}"
+
+
+def _field(match: re.Match[str]) -> str:
+    name = match.group(1).strip().rstrip(":").strip().strip("\"'")
+    kept = redact_value(name, match.group(3))
+    return f"{match.group(1)}{match.group(2)}{kept}{match.group(2)}"
+
+
+def _scheme(match: re.Match[str]) -> str:
+    value = match.group(2)
+    if match.group(1).lower() != "basic" and not _looks_random(value):
+        return match.group(0)
+    return f"{match.group(1)} {REDACTED}"
+
+
+def _keyish(match: re.Match[str]) -> str:
+    value = match.group(3)
+    if not _looks_random(value):
+        return match.group(0)
+    return f"{match.group(1)}{match.group(2)}{REDACTED}"
+
+
 def redact_text(text: str) -> str:
     """`text` with every recognisable credential replaced by `[REDACTED]`."""
     if not text or not _may_hold_secret(text):
         return text
     text = _USERINFO_RE.sub(rf"\1{REDACTED}@", text)
     text = _HEADER_RE.sub(rf"\1\2{REDACTED}", text)
-    text = _FIELD_RE.sub(rf"\1\2{REDACTED}\2", text)
-    text = _PAIR_RE.sub(rf"\1={REDACTED}", text)
-    text = _SCHEME_RE.sub(rf"\1 {REDACTED}", text)
+    text = _FIELD_RE.sub(_field, text)
+    text = _PAIR_RE.sub(_pair, text)
+    text = _SCHEME_RE.sub(_scheme, text)
+    text = _KEYISH_RE.sub(_keyish, text)
     text = _ONE_TIME_LINK_RE.sub(rf"\1{REDACTED}/", text)
     text = _ONE_TIME_TOKEN_RE.sub(REDACTED, text)
     text = _EMAIL_RE.sub(REDACTED, text)
@@ -152,8 +229,12 @@ def redact_url(url: str) -> str:
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode([(k, REDACTED if is_secret_name(k) else v) for k, v in pairs], safe="[]")
+        query = urlencode([(k, _query_value(k, v)) for k, v in pairs], safe="[]")
     return redact_text(urlunsplit((parts.scheme, netloc, parts.path, query, "")))
+
+
+def _query_value(name: str, value: str) -> str:
+    return redact_value(name, value) if is_secret_name(name) else value
 
 
 def redact_mapping(
@@ -163,12 +244,15 @@ def redact_mapping(
 
     `keep`: names to leave alone in this context (e.g. "code" in an error body).
     """
-    return {
-        key: REDACTED
-        if is_secret_name(str(key)) and str(key).lower() not in keep
-        else redact_data(value, keep=keep)
-        for key, value in data.items()
-    }
+    return {key: _mapped(str(key), value, keep) for key, value in data.items()}
+
+
+def _mapped(key: str, value: Any, keep: frozenset[str]) -> Any:
+    if not is_secret_name(key) or key.lower() in keep:
+        return redact_data(value, keep=keep)
+    if isinstance(value, str):
+        return redact_value(key, value)
+    return REDACTED
 
 
 def redact_data(value: Any, *, keep: frozenset[str] = frozenset()) -> Any:
@@ -227,7 +311,7 @@ class RedactingFilter(logging.Filter):
             if name in _RECORD_FIELDS:
                 continue
             if isinstance(value, str):
-                setattr(record, name, REDACTED if is_secret_name(name) else redact_text(value))
+                setattr(record, name, redact_value(name, value))
         return True
 
 

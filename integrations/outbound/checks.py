@@ -4,7 +4,7 @@
 - `liaison_outbound.E002` INTEGRATIONS_HTTP_DEFAULTS is not a dict.
 - `liaison_outbound.E003` a service's configuration is refused (unknown option, a value of the
   wrong type, an insecure base_url, a limiter that can never admit a call): the same
-  validation the client runs (`resilience.config.service_config`), so the two cannot differ.
+  validation the client runs (`config.service_config`), so the two cannot differ.
 - `liaison_outbound.E004` a numeric INTEGRATIONS_* setting is not a number in range.
 - `liaison_outbound.E100` a Liaison app it needs is not installed.
 """
@@ -33,7 +33,7 @@ def check_dependencies(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
 @register()
 def check_services(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     from integrations.core.exceptions import IntegrationConfigurationError
-    from integrations.outbound.resilience.config import known_services, service_config
+    from integrations.outbound.config import known_services, service_config
 
     services = conf.integrations_services_raw()
     defaults = conf.integrations_http_defaults_raw()
@@ -69,7 +69,7 @@ def check_services(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 Error(
                     str(exc),
                     hint="Fix that entry of INTEGRATIONS_SERVICES / INTEGRATIONS_HTTP_DEFAULTS "
-                    "(options: integrations/outbound/resilience/config.py, README).",
+                    "(options: integrations/outbound/config.py, README).",
                     id="liaison_outbound.E003",
                 )
             )

@@ -2,7 +2,7 @@
 
 Each default lives here and nowhere else; `config/settings.py` only sets a value the
 environment provides. The options of `INTEGRATIONS_SERVICES` / `INTEGRATIONS_HTTP_DEFAULTS`
-and their defaults are `integrations.outbound.resilience.config.ServiceConfig`.
+and their defaults are `integrations.outbound.config.ServiceConfig`.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ DEFAULTS: dict[str, object] = {
 
 
 def integrations_services() -> dict[str, dict[str, Any]]:
-    """Per-service overrides and additions: {service: {option: value}} (see resilience.config)."""
+    """Per-service overrides and additions: {service: {option: value}} (see config.py)."""
     return dict(integrations_services_raw() or {})
 
 

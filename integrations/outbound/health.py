@@ -4,6 +4,11 @@ Reads the metrics the outbound layer records per attempt (per-minute counters in
 this process without REDIS_URL) over the last INTEGRATIONS_METRICS_WINDOW_SECONDS, plus the
 live breaker and limiter state. Reading is a handful of Redis round trips per service; nothing
 is written.
+
+Without REDIS_URL breaker state is per process. A process that has not called a service (a
+shell running `integrations_health`) reports the latest transition any process recorded in
+the database (`journal.py`) and says so in `breaker["note"]`, instead of a closed breaker it
+knows nothing about.
 """
 
 from __future__ import annotations
@@ -12,11 +17,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from integrations.outbound import conf
-from integrations.outbound.resilience import runtime as runtime_module
-from integrations.outbound.resilience.admission import LATENCY_BUCKETS_MS, STATE_OPEN
-from integrations.outbound.resilience.config import known_services, service_config
-from integrations.outbound.resilience.guard import get_guard
+from integrations.outbound import conf, journal, rules
+from integrations.outbound import runtime as runtime_module
+from integrations.outbound.config import known_services, service_config
+from integrations.outbound.guard import get_guard
+from integrations.outbound.metrics import LATENCY_BUCKETS_MS
 
 
 def snapshot(services: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
@@ -25,7 +30,9 @@ def snapshot(services: Iterable[str] | None = None) -> dict[str, dict[str, Any]]
     `calls` (logical calls), `attempts`, `successes`, `errors` ({error class: count}),
     `error_rate` (errors / attempts), `retries`, `latency_ms` ({"p50", "p95"} from the
     histogram's bucket bounds, None without data), `breaker` ({"state", "retry_at" ISO time when
-    open, "fail_counter", "trips" (all time), "rejected" (calls failed fast in the window)}),
+    open, "fail_counter", "trips" (all time), "rejected" (calls failed fast in the window),
+    "scope" ("shared" through Redis, or "process"), "note" (where a per-process state comes
+    from; "" when shared)}),
     `rate_limit` ({"capacity", "refill_rate", "tokens_available", "utilization" (admitted /
     allowed over the window), "waits", "wait_seconds", "rejected", "pauses",
     "paused_until"}), `window_seconds`, `backend` ("redis", "memory" or "memory-fallback").
@@ -44,7 +51,8 @@ def _service_snapshot(name: str, now: float, window: int) -> dict[str, Any]:
     guard = get_guard(name)
     backend = guard.backend
     metrics = backend.read_metrics(name, now, window)
-    state, opened_at, fail_counter, trips = guard.storage.snapshot()
+    breaker, scope, note = _breaker_status(name, backend.kind, backend.breaker_status(name))
+    state, opened_at = breaker.state, breaker.opened_at
     tokens, paused_until = backend.limiter_status(cfg, now)
     attempts = int(metrics.get("attempts", 0))
     errors = {
@@ -53,7 +61,7 @@ def _service_snapshot(name: str, now: float, window: int) -> dict[str, Any]:
         if key.startswith("err:") and value
     }
     retry_at = None
-    if state == STATE_OPEN and opened_at:
+    if state == rules.OPEN and opened_at:
         retry_at = _iso(opened_at + cfg.breaker_reset_timeout)
     admitted = metrics.get("admitted", 0)
     allowed = cfg.limiter_capacity + cfg.limiter_refill_rate * window
@@ -74,9 +82,11 @@ def _service_snapshot(name: str, now: float, window: int) -> dict[str, Any]:
         "breaker": {
             "state": state,
             "retry_at": retry_at,
-            "fail_counter": fail_counter,
-            "trips": trips,
+            "fail_counter": breaker.fail_counter,
+            "trips": breaker.trips,
             "rejected": int(metrics.get("rejected_open", 0)),
+            "scope": scope,
+            "note": note,
         },
         "rate_limit": {
             "capacity": cfg.limiter_capacity,
@@ -92,6 +102,30 @@ def _service_snapshot(name: str, now: float, window: int) -> dict[str, Any]:
         "window_seconds": window,
         "backend": backend.kind,
     }
+
+
+def _breaker_status(
+    name: str, kind: str, status: rules.BreakerStatus | None
+) -> tuple[rules.BreakerStatus, str, str]:
+    """The breaker to report, its scope, and a note saying where a per-process state is from."""
+    if kind == "redis":
+        return status or rules.BreakerStatus(rules.CLOSED, 0.0, 0, 0), "shared", ""
+    if status is not None:
+        return status, "process", "state is per process: this process's breaker"
+    recorded = journal.breaker_transition_latest(name)
+    if recorded is None:
+        note = (
+            f"state is per process; this process has not called {name} and no process has "
+            "recorded a transition"
+        )
+        return rules.BreakerStatus(rules.CLOSED, 0.0, 0, 0), "process", note
+    note = (
+        f"state is per process; this process has not called {name}: latest transition "
+        f"{recorded.from_state} → {recorded.to_state} recorded by process {recorded.process} "
+        f"at {recorded.changed_at.isoformat(timespec='seconds')}"
+    )
+    status = rules.BreakerStatus(recorded.to_state, recorded.opened_at, 0, recorded.trips)
+    return status, "process", note
 
 
 def _percentile(metrics: dict[str, float], quantile: float) -> float | None:

@@ -82,14 +82,14 @@ def test_breaker_opens_on_5xx_fails_fast_and_recovers_through_half_open(
     settings.INTEGRATIONS_SERVICES = {
         SERVICE: {**settings.INTEGRATIONS_SERVICES[SERVICE], "breaker_fail_max": 3}
     }
-    caplog.set_level(logging.INFO, logger="integrations.outbound.resilience.guard")
+    caplog.set_level(logging.INFO, logger="integrations.outbound.guard")
     guard = get_guard(SERVICE)
 
     # One GET: the first attempt and two retries all get 500; the third failure opens it.
     with pytest.raises(ServerError):
         client().get("/flaky")
     assert upstream.total("/flaky") == 1 + RETRIES
-    assert guard.breaker.current_state == "open"
+    assert guard.state() == "open"
 
     # Open: calls fail fast, nothing reaches the upstream.
     for _ in range(5):
@@ -112,7 +112,7 @@ def test_breaker_opens_on_5xx_fails_fast_and_recovers_through_half_open(
     upstream.failing = False
     fake.advance(RESET_TIMEOUT + 1)
     assert client().get("/flaky").status_code == 200
-    assert guard.breaker.current_state == "closed"
+    assert guard.state() == "closed"
     for _ in range(3):
         assert client().get("/flaky").status_code == 200
     assert upstream.total("/flaky") == 6 + RETRIES

@@ -1,5 +1,8 @@
-"""Resilient outbound HTTP: `ServiceClient(service).request(...)`. See `client.py`."""
+"""Public entry point kept for host projects: `integrations.outbound.http.ServiceClient`.
 
-from integrations.outbound.http.client import ServiceClient
+The client lives in `integrations.outbound.client`; this name is the one the README documents.
+"""
+
+from integrations.outbound.client import ServiceClient
 
 __all__ = ["ServiceClient"]

@@ -24,9 +24,9 @@ from integrations.core.exceptions import (
     UnknownServiceError,
 )
 from integrations.outbound.http import ServiceClient
-from integrations.outbound.http.retry import backoff_delay, parse_retry_after
 from integrations.outbound.resilience import use_runtime
 from integrations.outbound.resilience.testing import FakeRuntime, isolated_state
+from integrations.outbound.retry import backoff_delay, parse_retry_after
 
 BASE = "https://api.acme.test"
 # The breaker has its own tests; here it must not interfere with retries.
@@ -127,7 +127,7 @@ def test_retry_schedule_is_exponential_and_capped(fake, mocked, settings):
 
 
 def test_full_jitter_draws_between_zero_and_the_exponential_bound():
-    from integrations.outbound.resilience.runtime import current
+    from integrations.outbound.runtime import current
 
     for retry in range(1, 8):
         bound = min(30.0, 2 ** (retry - 1))

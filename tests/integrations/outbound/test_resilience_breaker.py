@@ -334,7 +334,7 @@ def test_unreachable_redis_falls_back_to_in_process_state_with_one_warning(
     warnings = [
         r
         for r in caplog.records
-        if r.levelno == logging.WARNING and r.name == "integrations.outbound.resilience.state"
+        if r.levelno == logging.WARNING and r.name == "integrations.outbound.state"
     ]
     assert len(warnings) == 1
     assert "redis_unavailable" in warnings[0].getMessage()

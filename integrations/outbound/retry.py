@@ -1,7 +1,9 @@
-"""When to retry and how long to wait: one place, shared by the client and `guarded_call`.
+"""When to retry and how long to wait: one place (`should_retry`, `sleep_time_seconds`).
 
 Backoff is exponential with full jitter (a uniform draw in [0, min(cap, base * 2^(n-1))]), the
-scheme AWS's "Exponential Backoff And Jitter" analysis found to spread retries best.
+scheme AWS's "Exponential Backoff And Jitter" analysis found to spread retries best. A
+provider's own wait wins over the schedule, up to `retry_after_max`; a longer one is not
+waited for (the error is raised at once, carrying when to come back).
 `Retry-After` is read in both forms RFC 9110 allows (delay-seconds and HTTP-date); providers
 that only send a reset time (`X-RateLimit-Reset`, epoch seconds: SendGrid, GitHub) are read too.
 """
@@ -12,10 +14,44 @@ from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 
 from integrations.core.exceptions import IntegrationError, ServiceUnavailable
+from integrations.outbound.config import ServiceConfig
 
 # Methods that may be repeated without changing the result (RFC 9110 §9.2.2). POST and PATCH
 # are retried only with an idempotency key.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+
+
+def should_retry(
+    error: IntegrationError | None,
+    *,
+    cfg: ServiceConfig,
+    attempt: int,
+    may_retry: bool,
+    server_wait: float | None,
+) -> bool:
+    """The one decision whether attempt number `attempt` is followed by another.
+
+    Only a retryable error (connection error, timeout, 5xx, 429; never an open breaker) of a
+    request that may be repeated (idempotent method, or an idempotency key), while retries are
+    left, and when the provider asked for no longer a wait than `retry_after_max`.
+    """
+    if error is None or not may_retry or attempt > cfg.retries or not is_retryable(error):
+        return False
+    return server_wait is None or server_wait <= cfg.retry_after_max
+
+
+def sleep_time_seconds(
+    cfg: ServiceConfig,
+    *,
+    attempt: int,
+    server_wait: float | None,
+    uniform: Callable[[float, float], float],
+) -> float:
+    """Seconds before the attempt after `attempt`: the provider's wait when it gave one
+    (`should_retry` caps it), else capped exponential backoff with full jitter."""
+    if server_wait is not None:
+        return min(server_wait, cfg.retry_after_max)
+    return backoff_delay(attempt, base=cfg.backoff_base, cap=cfg.backoff_cap, uniform=uniform)
 
 
 def backoff_delay(

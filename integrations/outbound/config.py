@@ -20,6 +20,7 @@ from typing import Any
 
 from integrations.core.exceptions import IntegrationConfigurationError, UnknownServiceError
 from integrations.outbound import conf
+from integrations.outbound.urls import check_base_url
 
 # Provider-published limits, where there are any:
 # - Stripe: 100 read + 100 write operations/s in live mode, 25 in test mode
@@ -61,29 +62,44 @@ class ServiceConfig:
 
     name: str
     base_url: str = ""
+    """Joined to relative URLs; https, or http on a loopback host. Empty: absolute URLs only."""
     connect_timeout: float = 3.05
     read_timeout: float = 30.0
     retries: int = 3
+    """Retries after the first attempt (idempotent methods, or with an idempotency key)."""
     backoff_base: float = 1.0
     backoff_cap: float = 30.0
-    # Longest Retry-After we are prepared to wait before retrying; longer means give up now.
+    """The n-th retry waits a uniform draw in [0, min(backoff_cap, backoff_base * 2^(n-1))]."""
     retry_after_max: float = 60.0
+    """Longest Retry-After waited for before retrying; a longer one is raised at once."""
     idempotency_header: str = "Idempotency-Key"
     request_id_headers: tuple[str, ...] = ("Request-Id", "X-Request-Id")
     breaker_fail_max: int = 5
+    """Consecutive failures (transport errors, timeouts, 5xx) that open the breaker."""
     breaker_reset_timeout: float = 30.0
     breaker_success_threshold: int = 1
+    """Successful half-open probes needed to close it again."""
     breaker_window: int = 20
     breaker_min_calls: int = 10
     breaker_failure_rate: float = 0.5
+    """Open when at least this share of the last `breaker_window` outcomes failed (once
+    `breaker_min_calls` were seen)."""
     limiter_capacity: float = 20.0
     limiter_refill_rate: float = 10.0
-    # Longest a caller waits for a token before RateLimitExceeded.
+    """Token bucket: a burst of `limiter_capacity` calls, then this many per second."""
     limiter_max_wait: float = 5.0
+    """Longest a caller waits for a token before RateLimitExceeded."""
 
     @property
     def timeout(self) -> tuple[float, float]:
         return (self.connect_timeout, self.read_timeout)
+
+    @property
+    def breaker_probe_lease(self) -> float:
+        """How long a half-open breaker waits for its probe's outcome before it presumes the
+        probe lost (its process died) and admits another: the reset timeout, and never less
+        than one attempt can take."""
+        return max(self.breaker_reset_timeout, self.connect_timeout + self.read_timeout)
 
 
 _OPTION_TYPES: dict[str, Any] = {f.name: f.type for f in fields(ServiceConfig) if f.name != "name"}
@@ -134,9 +150,6 @@ def _build(name: str, services: dict[str, Any], defaults: dict[str, Any]) -> Ser
             values[key] = _coerce(origin or "built-in", key, value)
     config = ServiceConfig(name=name, **values)
     if config.base_url:
-        # Imported here: integrations.outbound.http imports this module.
-        from integrations.outbound.http.urls import check_base_url
-
         check_base_url(config.base_url, setting=f"INTEGRATIONS_SERVICES[{name!r}]['base_url']")
     if config.limiter_refill_rate <= 0 or config.limiter_capacity < 1:
         raise IntegrationConfigurationError(
