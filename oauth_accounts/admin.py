@@ -118,7 +118,7 @@ class ConnectedAccountAdmin(GuardedActionsMixin, admin.ModelAdmin):
         def perform(accounts: Sequence[ConnectedAccount]) -> ActionOutcome:
             revoked = unconfirmed = 0
             for account in accounts:
-                result = services.connected_account_revoke(account=account)
+                result = services.oauth_account_revoke(account=account)
                 if result.revoked:
                     revoked += 1
                 else:

@@ -60,7 +60,7 @@ class ConnectionDetailView(_OwnAccountsMixin, generics.RetrieveDestroyAPIView):
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         account = self.get_object()
-        result = services.connected_account_disconnect(account=account)
+        result = services.oauth_account_disconnect(account=account)
         return Response(
             {"disconnected": True, "revoked": result.revoked, "revoke_error": result.error},
             status=status.HTTP_200_OK,

@@ -26,13 +26,12 @@ from integrations.outbound.http import ServiceClient
 from oauth_accounts import conf
 from oauth_accounts.exceptions import OAuthError
 from oauth_accounts.models import NO_LEASE, ClientCredentialsToken
+from oauth_accounts.selectors import REFRESH_AT_LIFETIME_FRACTION
 
 logger = logging.getLogger(__name__)
 
 # Used when the token response has no expires_in.
 DEFAULT_LIFETIME = timedelta(minutes=5)
-# Same rule as connected accounts (`oauth_accounts.services.REFRESH_AT_LIFETIME_FRACTION`).
-REFRESH_AT_LIFETIME_FRACTION = 0.5
 _WAIT_FIRST_SECONDS = 0.02
 _WAIT_CAP_SECONDS = 0.25
 

@@ -35,6 +35,11 @@ class RevokeFailed(OAuthError):
     """The provider did not confirm the revocation (local tokens are deleted anyway)."""
 
 
+class RevokeUnsupported(OAuthError):
+    """The provider publishes no way to revoke (e.g. no `revocation_endpoint`), or there is no
+    token to revoke with."""
+
+
 class UnknownProvider(OAuthError):
     """A provider id that is not in the registry."""
 

@@ -55,7 +55,7 @@ class ConnectedAccount(models.Model):
     next_refresh_attempt_at = models.DateTimeField(null=True, blank=True)
     # Single-flight refresh: a caller claims the refresh with one conditional UPDATE (no row
     # lock held across the provider call) and saves the new tokens only while the lease is
-    # still its own (`oauth_accounts.services.oauth_token_refresh`).
+    # still its own (`oauth_accounts.services.refresh.oauth_token_refresh`).
     refresh_lease_until = models.DateTimeField(null=True, blank=True)
     refresh_lease_token = models.CharField(max_length=32, blank=True, default=NO_LEASE)
     updated_at = models.DateTimeField(auto_now=True)

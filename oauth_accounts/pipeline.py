@@ -52,7 +52,7 @@ def store_tokens(
 ) -> dict[str, Any]:
     """Save the token set encrypted and keep only non-secret fields in `extra_data`."""
     extra = backend.extra_data(user, uid, response, details, kwargs)
-    account = services.connected_account_save_from_flow(
+    account = services.oauth_account_connect(
         user=user,
         social=social,
         provider=backend.name,

@@ -17,6 +17,32 @@ from oauth_accounts.models import ConnectedAccount
 
 # A refresh token this close to its own expiry (GitHub Apps: 6 months) shows as "expiring".
 REFRESH_TOKEN_WARNING = timedelta(days=7)
+# A token is refreshed once less than this share of its lifetime is left (or the margin,
+# whichever is shorter): a 300-second token is good for 150 s after each refresh even with the
+# default 300-second margin, instead of being "due" the moment it arrives. The client
+# credentials cache uses the same rule.
+REFRESH_AT_LIFETIME_FRACTION = 0.5
+
+
+def oauth_token_refresh_threshold(account: ConnectedAccount) -> timedelta:
+    """How long before expiry the access token of `account` counts as due for refresh:
+    `min(OAUTH_REFRESH_MARGIN_SECONDS, half of its lifetime)`, the lifetime being the time
+    from its issue (last refresh, or connection) to its expiry."""
+    margin = conf.refresh_margin()
+    issued = account.last_refreshed_at or account.connected_at
+    if account.expires_at is None or issued is None:
+        return margin
+    lifetime = account.expires_at - issued
+    if lifetime <= timedelta(0):
+        return margin
+    return min(margin, lifetime * REFRESH_AT_LIFETIME_FRACTION)
+
+
+def oauth_token_is_fresh(account: ConnectedAccount, *, now: datetime, within: timedelta) -> bool:
+    """An access token that stays valid for longer than `within` from `now`."""
+    return bool(account.access_token) and (
+        account.expires_at is None or account.expires_at > now + within
+    )
 
 
 @dataclass(frozen=True)

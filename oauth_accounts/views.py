@@ -201,7 +201,7 @@ def disconnect(request: HttpRequest, account_id: int) -> HttpResponse:
             "oauth_accounts/disconnect_confirm.html",
             {"account": account, "provider_title": title},
         )
-    result = services.connected_account_disconnect(account=account)
+    result = services.oauth_account_disconnect(account=account)
     label = account.display_name or account.email or account.uid
     if result.revoked:
         messages.success(

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from oauth_accounts.backends.base import LiaisonBackendMixin, RevokeUnsupported
+from oauth_accounts.backends.base import LiaisonBackendMixin
 from oauth_accounts.backends.github import GitHubBackend
 from oauth_accounts.backends.google import GoogleBackend
 from oauth_accounts.backends.oidc import OIDCBackend
-from oauth_accounts.exceptions import ProviderNotConfigured, UnknownProvider
+from oauth_accounts.exceptions import ProviderNotConfigured, RevokeUnsupported, UnknownProvider
 
 __all__ = [
     "PROVIDERS",

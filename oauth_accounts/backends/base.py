@@ -55,6 +55,7 @@ from integrations.core.exceptions import (
 )
 from integrations.outbound.http import ServiceClient
 from oauth_accounts import conf
+from oauth_accounts.exceptions import RevokeUnsupported
 
 if TYPE_CHECKING:
     from social_core.backends.base import BaseAuth
@@ -321,10 +322,6 @@ class LiaisonBackendMixin:
     def revoke_grant(self, *, access_token: str | None, refresh_token: str | None) -> None:
         """End the grant at the provider. Raises an `IntegrationError` when the provider did
         not confirm, `RevokeUnsupported` when the provider has no revocation endpoint."""
-
-
-class RevokeUnsupported(Exception):
-    """The provider publishes no way to revoke (e.g. no `revocation_endpoint`)."""
 
 
 def _provider_error_code(exc: IntegrationError) -> str:

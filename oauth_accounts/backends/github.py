@@ -24,7 +24,8 @@ from social_core.backends.github import GithubOAuth2
 from social_core.backends.oauth import BaseOAuth2PKCE
 
 from oauth_accounts import conf
-from oauth_accounts.backends.base import LiaisonBackendMixin, RevokeUnsupported
+from oauth_accounts.backends.base import LiaisonBackendMixin
+from oauth_accounts.exceptions import RevokeUnsupported
 
 API_VERSION = "2022-11-28"
 

@@ -17,7 +17,8 @@ from social_core.backends.google import GoogleOAuth2
 from social_core.backends.oauth import BaseOAuth2PKCE
 
 from oauth_accounts import conf
-from oauth_accounts.backends.base import LiaisonBackendMixin, RevokeUnsupported
+from oauth_accounts.backends.base import LiaisonBackendMixin
+from oauth_accounts.exceptions import RevokeUnsupported
 
 
 class GoogleBackend(LiaisonBackendMixin, GoogleOAuth2, BaseOAuth2PKCE):

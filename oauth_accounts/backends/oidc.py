@@ -22,7 +22,8 @@ from typing import Any
 from social_core.backends.open_id_connect import OpenIdConnectAuth
 
 from oauth_accounts import conf
-from oauth_accounts.backends.base import LiaisonBackendMixin, RevokeUnsupported
+from oauth_accounts.backends.base import LiaisonBackendMixin
+from oauth_accounts.exceptions import RevokeUnsupported
 
 
 class OIDCBackend(LiaisonBackendMixin, OpenIdConnectAuth):

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 
 from oauth_accounts.models import ConnectedAccount
 from oauth_accounts.selectors import account_display_status
-from oauth_accounts.services import get_access_token
+from oauth_accounts.services import oauth_access_token_get
 from tests.oauth_accounts.conftest import FakeIdP
 from tests.oauth_accounts.factories import make_account
 from tests.oauth_accounts.test_disconnect import basic_auth
@@ -120,7 +120,7 @@ def test_basic_advertised_exchange_refresh_and_revocation_all_use_basic(
     logged_in.get("/oauth/complete/oidc/", {"state": query["state"], "code": "c"})
     account = ConnectedAccount.objects.get(user=user)
     ConnectedAccount.objects.filter(pk=account.pk).update(expires_at=account.connected_at)
-    get_access_token(account.pk)
+    oauth_access_token_get(account=account.pk)
     logged_in.post(f"/connections/{account.pk}/disconnect/")
 
     exchange, refresh = idp.token_requests
@@ -144,7 +144,7 @@ def test_post_advertised_exchange_refresh_and_revocation_all_send_the_secret_in_
     logged_in.get("/oauth/complete/oidc/", {"state": query["state"], "code": "c"})
     account = ConnectedAccount.objects.get(user=user)
     ConnectedAccount.objects.filter(pk=account.pk).update(expires_at=account.connected_at)
-    get_access_token(account.pk)
+    oauth_access_token_get(account=account.pk)
     logged_in.post(f"/connections/{account.pk}/disconnect/")
 
     assert len(idp.token_requests) == 2

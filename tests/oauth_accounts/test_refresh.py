@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from oauth_accounts.exceptions import ReconnectRequired, TokenRefreshFailed
 from oauth_accounts.models import ConnectedAccount
-from oauth_accounts.services import get_access_token, oauth_token_refresh
+from oauth_accounts.services import oauth_access_token_get, oauth_token_refresh
 from oauth_accounts.signals import oauth_account_needs_reconnect
 from oauth_accounts.tasks import oauth_tokens_refresh_due_task
 from tests.oauth_accounts.conftest import GITHUB_TOKEN_URL, GOOGLE_TOKEN_URL, form_of
@@ -45,7 +45,7 @@ def reconnect_signals() -> Any:
 
 def test_fresh_token_is_returned_without_calling_the_provider(credentials, mocked):
     account = make_account(provider="google", expires_in=timedelta(hours=1))
-    assert get_access_token(account) == account.access_token
+    assert oauth_access_token_get(account=account) == account.access_token
     assert not mocked.calls
 
 
@@ -53,7 +53,7 @@ def test_token_inside_the_margin_is_refreshed_first_and_the_rotated_token_saved(
     account = make_account(provider="oidc", uid=idp.sub, expires_in=timedelta(minutes=4))
     old_access, old_refresh = account.access_token, account.refresh_token
 
-    token = get_access_token(account.pk)
+    token = oauth_access_token_get(account=account.pk)
 
     sent = idp.token_requests[0]
     assert sent["grant_type"] == "refresh_token"
@@ -75,16 +75,16 @@ def test_token_inside_the_margin_is_refreshed_first_and_the_rotated_token_saved(
 def test_margin_setting_decides_when_to_refresh(credentials, idp, settings):
     settings.OAUTH_REFRESH_MARGIN_SECONDS = 60
     account = make_account(provider="oidc", uid=idp.sub, expires_in=timedelta(minutes=4))
-    assert get_access_token(account) == account.access_token
+    assert oauth_access_token_get(account=account) == account.access_token
     settings.OAUTH_REFRESH_MARGIN_SECONDS = 600
-    assert get_access_token(account) != account.access_token
+    assert oauth_access_token_get(account=account) != account.access_token
     assert len(idp.token_requests) == 1
 
 
 def test_refresh_whose_id_token_names_another_subject_is_refused(credentials, idp):
     account = make_account(provider="oidc", uid="someone-else", expires_in=timedelta(seconds=-1))
     with pytest.raises(TokenRefreshFailed):
-        get_access_token(account)
+        oauth_access_token_get(account=account)
     account.refresh_from_db()
     assert account.failure_count == 1
 
@@ -100,7 +100,7 @@ def test_google_refresh_keeps_the_refresh_token_when_none_is_returned(credential
         return token_json(access_token=new_access, expires_in=3599, token_type="Bearer")
 
     mocked.add_callback(responses.POST, GOOGLE_TOKEN_URL, callback=token)
-    assert get_access_token(account) == new_access
+    assert oauth_access_token_get(account=account) == new_access
     assert requests_seen[0]["client_id"] == credentials.google[0]
     account.refresh_from_db()
     assert account.refresh_token == refresh
@@ -121,14 +121,14 @@ def test_rejected_refresh_marks_needs_reconnect_and_sends_a_signal(
     mocked.post(url, status=status, json=body)
 
     with pytest.raises(ReconnectRequired):
-        get_access_token(account)
+        oauth_access_token_get(account=account)
 
     account.refresh_from_db()
     assert account.status == "needs_reconnect"
     assert body["error"] in account.last_error
     assert [s["account"].pk for s in reconnect_signals] == [account.pk]
     with pytest.raises(ReconnectRequired):
-        get_access_token(account)
+        oauth_access_token_get(account=account)
     assert len(mocked.calls) == 1
 
 
@@ -137,7 +137,7 @@ def test_transient_failures_are_retried_by_the_resilient_client(credentials, moc
     new_access = fake_token("ghu")
     mocked.post(GITHUB_TOKEN_URL, status=502)
     mocked.post(GITHUB_TOKEN_URL, json={"access_token": new_access, "expires_in": 28800})
-    assert get_access_token(account) == new_access
+    assert oauth_access_token_get(account=account) == new_access
     assert len(mocked.calls) == 2
 
 
@@ -146,7 +146,7 @@ def test_transient_failure_backs_off_and_keeps_a_still_valid_token(credentials, 
     account = make_account(provider="github", expires_in=timedelta(minutes=2))
     mocked.post(GITHUB_TOKEN_URL, status=503)
 
-    assert get_access_token(account) == account.access_token
+    assert oauth_access_token_get(account=account) == account.access_token
 
     account.refresh_from_db()
     assert account.status == "active"
@@ -160,7 +160,7 @@ def test_expired_token_with_failing_refresh_raises_a_retryable_error(credentials
     account = make_account(provider="github", expires_in=timedelta(seconds=-1))
     mocked.post(GITHUB_TOKEN_URL, status=503)
     with pytest.raises(TokenRefreshFailed):
-        get_access_token(account)
+        oauth_access_token_get(account=account)
 
 
 def test_repeated_failures_mark_needs_reconnect_with_the_last_error(
@@ -184,7 +184,7 @@ def test_repeated_failures_mark_needs_reconnect_with_the_last_error(
 def test_expired_account_without_refresh_token_needs_reconnect(credentials, mocked):
     account = make_account(provider="github", refresh_token=None, expires_in=timedelta(seconds=-1))
     with pytest.raises(ReconnectRequired):
-        get_access_token(account)
+        oauth_access_token_get(account=account)
     account.refresh_from_db()
     assert account.status == "needs_reconnect"
     assert not mocked.calls
@@ -289,7 +289,7 @@ def test_fifty_concurrent_callers_cause_exactly_one_refresh_request(credentials,
     def caller() -> None:
         try:
             barrier.wait(timeout=30)
-            results.append(get_access_token(account.pk))
+            results.append(oauth_access_token_get(account=account.pk))
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -311,9 +311,9 @@ def test_fifty_concurrent_callers_cause_exactly_one_refresh_request(credentials,
 
 def test_sequential_callers_after_a_refresh_reuse_the_new_token(credentials, idp):
     account = make_account(provider="oidc", uid=idp.sub, expires_in=timedelta(seconds=10))
-    first = get_access_token(account.pk)
-    assert [get_access_token(account.pk) for _ in range(5)] == [first] * 5
+    first = oauth_access_token_get(account=account.pk)
+    assert [oauth_access_token_get(account=account.pk) for _ in range(5)] == [first] * 5
     # A caller holding the stale object re-checks under the lock and does not refresh again.
-    assert get_access_token(account) == first
+    assert oauth_access_token_get(account=account) == first
     assert len(idp.token_requests) == 1
     assert ConnectedAccount.objects.get(pk=account.pk).last_refreshed_at is not None

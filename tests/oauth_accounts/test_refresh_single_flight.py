@@ -2,7 +2,8 @@
 the provider call (issue 12).
 
 With 300-second access tokens (Keycloak's default) and the default 300-second margin, every
-`get_access_token()` used to refresh; and the refresh held the account's row lock
+`get_access_token()` (now `oauth_access_token_get`) used to refresh; and the refresh held
+the account's row lock
 (`SELECT … FOR UPDATE`, SQLite's database write lock) across the HTTP call, so every writer
 waited for the provider. Concurrency tests count grants at a real local token endpoint.
 """
@@ -24,7 +25,8 @@ from django.utils import timezone
 from oauth_accounts.client_credentials import client_credentials_token
 from oauth_accounts.exceptions import TokenRefreshFailed
 from oauth_accounts.models import ConnectedAccount
-from oauth_accounts.services import get_access_token, oauth_token_refresh, refresh_threshold
+from oauth_accounts.selectors import oauth_token_refresh_threshold
+from oauth_accounts.services import oauth_access_token_get, oauth_token_refresh
 from tests.oauth_accounts.conftest import GITHUB_TOKEN_URL, form_of
 from tests.oauth_accounts.factories import fake_token, make_account, make_user
 from tests.oauth_accounts.token_server import TokenServer, running_token_server
@@ -55,10 +57,10 @@ def test_threshold_is_the_margin_or_half_the_lifetime_whichever_is_shorter(setti
     now = timezone.now()
     short = make_account(expires_in=timedelta(seconds=300), last_refreshed_at=now)
     long = make_account(expires_in=timedelta(hours=1), last_refreshed_at=now)
-    assert round(refresh_threshold(short).total_seconds()) == 150
-    assert refresh_threshold(long) == timedelta(seconds=300)
+    assert round(oauth_token_refresh_threshold(short).total_seconds()) == 150
+    assert oauth_token_refresh_threshold(long) == timedelta(seconds=300)
     settings.OAUTH_REFRESH_MARGIN_SECONDS = 60
-    assert refresh_threshold(short) == timedelta(seconds=60)
+    assert oauth_token_refresh_threshold(short) == timedelta(seconds=60)
 
 
 @pytest.mark.django_db
@@ -82,9 +84,9 @@ def test_hundred_sequential_reads_of_300_second_tokens_cause_one_refresh_grant(c
 
     mocked.add_callback(responses.POST, GITHUB_TOKEN_URL, callback=token)
 
-    by_id = [get_access_token(account.pk) for _ in range(100)]
+    by_id = [oauth_access_token_get(account=account.pk) for _ in range(100)]
     # Callers holding the stale object re-read it and find the new token fresh.
-    by_stale_object = [get_access_token(account) for _ in range(100)]
+    by_stale_object = [oauth_access_token_get(account=account) for _ in range(100)]
 
     assert len(grants) == 1
     assert set(by_id) == set(by_stale_object) == {ConnectedAccount.objects.get().access_token}
@@ -97,7 +99,7 @@ def test_hundred_sequential_reads_against_a_local_provider_cause_one_refresh_gra
     with running_token_server(expires_in=KEYCLOAK_LIFETIME) as server:
         use_local_provider(settings, server)
         account = keycloak_account()
-        tokens = {get_access_token(account.pk) for _ in range(100)}
+        tokens = {oauth_access_token_get(account=account.pk) for _ in range(100)}
         assert server.refresh_grants == 1
     assert tokens == {ConnectedAccount.objects.get(pk=account.pk).access_token}
 
@@ -110,7 +112,7 @@ def _fifty_concurrent_reads(account_id: int) -> tuple[list[str], list[BaseExcept
     def caller() -> None:
         try:
             barrier.wait(timeout=30)
-            results.append(get_access_token(account_id))
+            results.append(oauth_access_token_get(account=account_id))
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -173,7 +175,7 @@ def test_other_writers_do_not_wait_while_a_refresh_is_in_flight(
 
             def refresh() -> str:
                 try:
-                    return get_access_token(account.pk)
+                    return oauth_access_token_get(account=account.pk)
                 finally:
                     connections.close_all()
 
@@ -238,7 +240,7 @@ def test_a_valid_token_is_returned_when_another_callers_refresh_takes_too_long(
     ConnectedAccount.objects.filter(pk=account.pk).update(
         refresh_lease_until=timezone.now() + timedelta(minutes=1), refresh_lease_token="other"
     )
-    assert get_access_token(account.pk) == account.access_token
+    assert oauth_access_token_get(account=account.pk) == account.access_token
     assert not mocked.calls
 
 
@@ -252,7 +254,7 @@ def test_an_expired_token_whose_refresh_is_stuck_elsewhere_raises_refresh_failed
         refresh_lease_until=timezone.now() + timedelta(minutes=1), refresh_lease_token="other"
     )
     with pytest.raises(TokenRefreshFailed) as raised:
-        get_access_token(account.pk)
+        oauth_access_token_get(account=account.pk)
     assert raised.value.code == "refresh_in_progress"
     assert not mocked.calls
 
@@ -263,7 +265,7 @@ def test_an_expired_lease_is_taken_over(credentials, idp):
     ConnectedAccount.objects.filter(pk=account.pk).update(
         refresh_lease_until=timezone.now() - timedelta(seconds=1), refresh_lease_token="crashed"
     )
-    token = get_access_token(account.pk)
+    token = oauth_access_token_get(account=account.pk)
     account.refresh_from_db()
     assert token == account.access_token
     assert (account.refresh_lease_until, account.refresh_lease_token) == (None, "")

@@ -13,9 +13,9 @@ import pytest
 from oauth_accounts.exceptions import ReconnectRequired
 from oauth_accounts.models import ConnectedAccount
 from oauth_accounts.services import (
-    connected_account_disconnect,
-    connected_account_revoke,
-    get_access_token,
+    oauth_access_token_get,
+    oauth_account_disconnect,
+    oauth_account_revoke,
 )
 from oauth_accounts.signals import (
     oauth_account_connected,
@@ -94,9 +94,9 @@ def test_a_rejected_refresh_sends_needs_reconnect_with_the_reason(credentials, m
     mocked.post(GOOGLE_TOKEN_URL, status=400, json={"error": "invalid_grant"})
 
     with pytest.raises(ReconnectRequired):
-        get_access_token(account)
+        oauth_access_token_get(account=account)
     with pytest.raises(ReconnectRequired):
-        get_access_token(account)  # already needs reconnecting: not sent again
+        oauth_access_token_get(account=account)  # already needs reconnecting: not sent again
 
     assert [name for name, _ in sent] == ["needs_reconnect"]
     kwargs = sent[0][1]
@@ -118,7 +118,7 @@ def test_a_receiver_writes_commit_with_the_needs_reconnect_status(credentials, m
     oauth_account_needs_reconnect.connect(note, weak=False)
     try:
         with pytest.raises(ReconnectRequired):
-            get_access_token(account)
+            oauth_access_token_get(account=account)
     finally:
         oauth_account_needs_reconnect.disconnect(note)
     account.refresh_from_db()
@@ -136,7 +136,7 @@ def test_disconnect_sends_disconnected_with_plain_values(credentials, mocked, se
         "revoked": True,
     }
 
-    connected_account_disconnect(account=account)
+    oauth_account_disconnect(account=account)
 
     assert sent == [("disconnected", expected)]
     assert not ConnectedAccount.objects.filter(pk=account.pk).exists()
@@ -146,7 +146,7 @@ def test_staff_revoke_sends_disconnected_too(credentials, mocked, sent):
     account = make_account(provider="google")
     mocked.post(GOOGLE_REVOKE_URL, status=503)
 
-    connected_account_revoke(account=account)
+    oauth_account_revoke(account=account)
 
     assert [(name, kw["uid"], kw["revoked"]) for name, kw in sent] == [
         ("disconnected", account.uid, False)
