@@ -29,12 +29,15 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.db.models import ExpressionWrapper, F, QuerySet, TextField
 
 from webhooks import conf
+from webhooks.exceptions import UnknownProvider, WebhookConfigurationError
 from webhooks.models import WebhookEndpoint, WebhookEvent, WebhookSecret
+from webhooks.providers import get_provider
 from webhooks.providers.base import EndpointSecrets
 
 logger = logging.getLogger(__name__)
 
-_CACHE_PREFIX = "liaison_webhooks:endpoint:v1:"
+# v2: the cached value carries the provider's parsed options.
+_CACHE_PREFIX = "liaison_webhooks:endpoint:v2:"
 # Cached for slugs with no endpoint, so probing random URLs does not query the database.
 _MISSING = "missing"
 
@@ -55,6 +58,9 @@ class EndpointConfig:
     secret_tokens: tuple[str, ...] = ()
     # Hours of the duplicate-body window (0 = off; see `webhooks.services.ingest`).
     duplicate_body_window_hours: int = 0
+    # The provider's parsed options (`WebhookProvider.prepare_options`), parsed once here so
+    # no delivery re-parses them (the generic HMAC provider's option mini-language).
+    prepared_options: Any = None
 
     def secrets(self) -> EndpointSecrets:
         return EndpointSecrets(
@@ -62,6 +68,7 @@ class EndpointConfig:
             public_key=self.public_key,
             tolerance_seconds=self.tolerance_seconds,
             options=self.options,
+            prepared_options=self.prepared_options,
         )
 
 
@@ -117,7 +124,8 @@ def _shared_endpoint_config(slug: str) -> EndpointConfig | None:
         cached = cache.get(key)
     except Exception as exc:  # the cache is an optimisation: fall back to the database
         logger.warning("webhook_endpoint_cache_unavailable", extra={"error": type(exc).__name__})
-        cached = None
+        # Not written back either: a hung cache would cost a second socket timeout.
+        return _load_endpoint_config(slug)
     if isinstance(cached, EndpointConfig):
         return cached
     if cached == _MISSING:
@@ -152,7 +160,17 @@ def _load_endpoint_config(slug: str) -> EndpointConfig | None:
         options=dict(endpoint.options or {}),
         secret_tokens=tokens,
         duplicate_body_window_hours=endpoint.duplicate_body_window_hours,
+        prepared_options=_prepared_options(endpoint.provider, endpoint.options),
     )
+
+
+def _prepared_options(provider_id: str, options: Any) -> Any:
+    """The provider's parsed options, or None when it has none or they cannot work (the
+    delivery then parses them again and answers 503 naming the option)."""
+    try:
+        return get_provider(provider_id).prepare_options(dict(options or {}))
+    except (UnknownProvider, WebhookConfigurationError):
+        return None
 
 
 def webhook_endpoint_secrets(*, endpoint: WebhookEndpoint) -> EndpointSecrets:
@@ -167,6 +185,7 @@ def webhook_endpoint_secrets(*, endpoint: WebhookEndpoint) -> EndpointSecrets:
         public_key=endpoint.public_key,
         tolerance_seconds=endpoint.tolerance_seconds,
         options=dict(endpoint.options or {}),
+        prepared_options=_prepared_options(endpoint.provider, endpoint.options),
     )
 
 

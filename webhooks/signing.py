@@ -23,7 +23,9 @@ import binascii
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -31,6 +33,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from webhooks.exceptions import (
+    EndpointSettingInvalid,
     SignatureInvalid,
     SignatureMissing,
     TimestampOutOfTolerance,
@@ -45,6 +48,7 @@ MAX_SIGNATURE_HEADER_LENGTH = 8192
 # Epoch seconds fit in 10 digits until the year 2286; 12 leaves room and keeps int() cheap.
 _TIMESTAMP_PATTERN = re.compile(r"[0-9]{1,12}")
 _HEX_PATTERN = re.compile(r"(?:[0-9a-fA-F]{2})+")
+_PLACEHOLDER = re.compile(r"\{[a-z]+\}")
 
 
 # --- headers -------------------------------------------------------------------------------
@@ -116,7 +120,50 @@ def parse_timestamp(value: str, *, header: str) -> int:
     return int(text)
 
 
-def check_timestamp(timestamp: int, *, now: float, tolerance_seconds: int) -> None:
+_MILLIS_PATTERN = re.compile(r"[0-9]{1,15}")
+# RFC 3339 as webhook senders write it (Twitch: nanoseconds, `Z`): checked before parsing.
+_RFC3339_PATTERN = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def parse_timestamp_as(value: str, *, unit: str, header: str) -> float:
+    """Epoch seconds from a timestamp in `unit`: `s` (digits), `ms` (digits, HubSpot, Linear)
+    or `rfc3339` (Twitch's `2023-07-19T14:56:51.634234626Z`); `TimestampOutOfTolerance` for
+    anything else, before any conversion that could raise."""
+    if unit == "s":
+        return parse_timestamp(value, header=header)
+    text = value.strip()
+    if unit == "ms":
+        if not _MILLIS_PATTERN.fullmatch(text):
+            raise TimestampOutOfTolerance(f"The {header} timestamp is not epoch milliseconds.")
+        return int(text) / 1000
+    if unit == "rfc3339":
+        if not _RFC3339_PATTERN.fullmatch(text):
+            raise TimestampOutOfTolerance(f"The {header} timestamp is not an RFC 3339 time.")
+        date, _, rest = text.upper().partition("T")
+        clock = rest.rstrip("Z")
+        offset = "+00:00" if rest.endswith("Z") else clock[-6:]
+        clock = clock if rest.endswith("Z") else clock[:-6]
+        whole, _, fraction = clock.partition(".")
+        try:
+            moment = datetime.fromisoformat(f"{date}T{whole}{offset}")
+        except ValueError as exc:
+            raise TimestampOutOfTolerance(f"The {header} timestamp is not a valid time.") from exc
+        return moment.timestamp() + (int(fraction) / 10 ** len(fraction) if fraction else 0.0)
+    raise WebhookConfigurationError(f"Unknown timestamp unit {unit!r}.")
+
+
+def format_timestamp_as(timestamp: int, *, unit: str) -> str:
+    """The text a sender writes for epoch seconds `timestamp` in `unit` (test deliveries)."""
+    if unit == "ms":
+        return str(timestamp * 1000)
+    if unit == "rfc3339":
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
+    return str(timestamp)
+
+
+def check_timestamp(timestamp: float, *, now: float, tolerance_seconds: int) -> None:
     """Refuse timestamps more than `tolerance_seconds` in the past *or* in the future.
 
     Rejecting the future as well as the past bounds the replay window on both sides: a sender
@@ -161,7 +208,10 @@ def bytes_to_hex(value: bytes) -> str:
 
 
 def decode_signature(value: str, encoding: str) -> bytes | None:
-    """Decode a provided signature (`hex` or `base64`); None when it is not valid."""
+    """Decode a provided signature (`hex`, `base64`, or `text` for a shared token compared as
+    UTF-8); None when it is not valid."""
+    if encoding == "text":
+        return value.encode("utf-8", "surrogatepass")
     if encoding == "hex":
         return hex_to_bytes(value)
     if encoding == "base64":
@@ -170,6 +220,8 @@ def decode_signature(value: str, encoding: str) -> bytes | None:
 
 
 def encode_signature(value: bytes, encoding: str) -> str:
+    if encoding == "text":
+        return value.decode("utf-8")
     if encoding == "hex":
         return bytes_to_hex(value)
     if encoding == "base64":
@@ -187,6 +239,40 @@ def hmac_digest(key: bytes, message: bytes, algorithm: str = "sha256") -> bytes:
     except KeyError:
         raise WebhookConfigurationError(f"Unknown HMAC algorithm {algorithm!r}.") from None
     return hmac.new(key, message, digestmod).digest()
+
+
+def hmac_digests(
+    keys: Iterable[bytes], messages: Sequence[bytes], algorithm: str = "sha256"
+) -> list[bytes]:
+    """The HMAC of every message by every key (what a genuine signature may be)."""
+    return [hmac_digest(key, message, algorithm) for message in messages for key in keys]
+
+
+def secret_to_key(secret: str, encoding: str = "utf8") -> bytes:
+    """The HMAC key bytes of a stored secret: its UTF-8 bytes, or its `hex`/`base64` decoding
+    (`EndpointSettingInvalid` on `secret` when it does not decode)."""
+    if encoding == "utf8":
+        return secret.encode("utf-8")
+    text = secret.strip()
+    decoded = hex_to_bytes(text) if encoding == "hex" else base64_to_bytes(text)
+    if not decoded:
+        raise EndpointSettingInvalid(
+            f"A secret is not valid {encoding} (its secret encoding).", field="secret"
+        )
+    return decoded
+
+
+def render_signed_content(template: str, *, body: bytes, values: Mapping[str, str]) -> bytes:
+    """`template` (which holds `{body}` exactly once) with the body's bytes in place and each
+    other placeholder replaced by its text, UTF-8 encoded."""
+    before, _, after = template.partition("{body}")
+
+    def fill(text: str) -> bytes:
+        # One pass: a value that contains a placeholder's text is never substituted again.
+        filled = _PLACEHOLDER.sub(lambda match: values.get(match.group(0), match.group(0)), text)
+        return filled.encode("utf-8", "replace")
+
+    return fill(before) + body + fill(after)
 
 
 def sha256_hex(message: bytes) -> str:

@@ -3,6 +3,6 @@
 Importing the provider modules registers their handlers (`webhooks.handlers.register`).
 """
 
-from webhooks.handlers import sendgrid, stripe
+from webhooks.handlers import aws_sns, sendgrid, stripe
 
-__all__ = ["sendgrid", "stripe"]
+__all__ = ["aws_sns", "sendgrid", "stripe"]

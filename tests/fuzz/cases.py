@@ -54,6 +54,12 @@ class ProviderCase:
     accepts_space_separated_signatures: bool = False
     # Form-encoded bodies (Twilio signs the URL and the form parameters).
     form_body: bool = False
+    # False where the signed message is more than the raw body and headers (a timestamp or the
+    # signature inside the body, a credential that covers no byte of it): only the random-input
+    # property runs; the provider's own tests cover its scheme.
+    signs_any_body: bool = True
+    # Seconds a signed timestamp may be off (Twitch allows 10 minutes, most others 5).
+    tolerance: int = 300
     options: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -129,7 +135,44 @@ def provider_cases() -> dict[str, ProviderCase]:
             EndpointSecrets(secrets=(f"fake-hmac-{secrets.token_hex(12)}",), options=HMAC_OPTIONS),
             set_timestamp=_header_timestamp("X-Timestamp"),
         ),
+        **_declared_cases(),
     }
+
+
+# Providers added on the declarative base: their material comes from the provider-wide test
+# helpers, their header names from the provider class itself.
+_TIMESTAMP_HEADERS = {
+    "zoom": "x-zm-request-timestamp",
+    "hubspot": "X-HubSpot-Request-Timestamp",
+    "twitch": "Twitch-Eventsub-Message-Timestamp",
+    "ed25519": "X-Signature-Timestamp",
+    "discord": "X-Signature-Timestamp",
+}
+_WHOLE_BODY_UNSIGNED = {"gitlab", "postmark", "linear", "mailgun", "aws_sns"}
+_SIGNATURE_HEADERS = {"postmark": "Authorization", "mailgun": "", "aws_sns": ""}
+
+
+def _declared_cases() -> dict[str, ProviderCase]:
+    from tests.webhooks.providers.sample_material import endpoint_material
+    from webhooks.providers import PROVIDERS
+
+    known = {"stripe", "github", "sendgrid", "twilio", "slack", "shopify", "standard", "hmac"}
+    cases = {}
+    for provider_id in sorted(set(PROVIDERS) - known):
+        provider = get_provider(provider_id)
+        header = _SIGNATURE_HEADERS.get(
+            provider_id, str(getattr(provider, "signature_header", "") or "")
+        )
+        timestamp = _TIMESTAMP_HEADERS.get(provider_id)
+        cases[provider_id] = ProviderCase(
+            provider_id,
+            header,
+            endpoint_material(provider) or EndpointSecrets(),
+            set_timestamp=_header_timestamp(timestamp) if timestamp else None,
+            signs_any_body=provider_id not in _WHOLE_BODY_UNSIGNED,
+            tolerance=600 if provider_id == "twitch" else 300,
+        )
+    return cases
 
 
 # --- strategies ----------------------------------------------------------------------------

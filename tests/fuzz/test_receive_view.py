@@ -27,6 +27,10 @@ pytestmark = pytest.mark.django_db
 
 CASES = provider_cases()
 PROVIDER_IDS = sorted(CASES)
+# Schemes that sign any bytes as sent (see `ProviderCase.signs_any_body`).
+SIGNING_IDS = [p for p in PROVIDER_IDS if CASES[p].signs_any_body]
+# AWS SNS signs with AWS's certificate: its own tests post with a local one.
+SAMPLE_IDS = [p for p in PROVIDER_IDS if p != "aws_sns"]
 MAX_BODY = 1024
 
 content_types = st.sampled_from(
@@ -93,7 +97,7 @@ def test_unsigned_deliveries_get_a_4xx_and_store_nothing(
 ):
     case = CASES[provider]
     endpoint = endpoint_for(case)
-    if signature is not None:
+    if signature is not None and case.signature_header:
         headers = {**headers, case.signature_header: signature}
     before = stored(endpoint)
 
@@ -103,7 +107,7 @@ def test_unsigned_deliveries_get_a_4xx_and_store_nothing(
     assert stored(endpoint) == before
 
 
-@pytest.mark.parametrize("provider", PROVIDER_IDS)
+@pytest.mark.parametrize("provider", SIGNING_IDS)
 @given(body=bodies, data=st.data())
 def test_signed_random_bodies_are_stored_or_cleanly_rejected(
     client, endpoint_for, provider, body, data
@@ -148,7 +152,7 @@ def test_signed_random_bodies_are_stored_or_cleanly_rejected(
     assert stored(endpoint) == again_before
 
 
-@pytest.mark.parametrize("provider", PROVIDER_IDS)
+@pytest.mark.parametrize("provider", SAMPLE_IDS)
 def test_every_provider_accepts_its_own_sample_delivery(client, endpoint_for, provider):
     """The positive control: the fuzzed view really stores a well-formed signed delivery."""
     from webhooks.providers import get_provider
@@ -156,14 +160,15 @@ def test_every_provider_accepts_its_own_sample_delivery(client, endpoint_for, pr
     case = CASES[provider]
     endpoint = endpoint_for(case)
     body = get_provider(provider).sample_body(None, event_id="evt_fuzz_sample_1")
-    if len(body) > MAX_BODY:
+    request = case.sign(body, url=f"http://testserver{endpoint.path}")
+    if len(request.body) > MAX_BODY:
         endpoint.max_body_bytes = 10 * MAX_BODY
         endpoint.save()
         cache.clear()
         endpoint_local_cache_clear()
-    request = case.sign(body, url=f"http://testserver{endpoint.path}")
 
-    response = post(client, endpoint, body, request.content_type, dict(request.headers))
+    # Mailgun signs inside the body: the signed request's body is what the sender posts.
+    response = post(client, endpoint, request.body, request.content_type, dict(request.headers))
 
     assert response.status_code == 200, response.content[:300]
     assert stored(endpoint) >= 1

@@ -27,6 +27,7 @@ from webhooks.providers.base import Headers, IncomingDelivery, ParsedEvent
 URL = "https://hooks.example.test/webhooks/fuzz/"
 CASES = provider_cases()
 PROVIDER_IDS = sorted(CASES)
+SIGNING_IDS = [p for p in PROVIDER_IDS if CASES[p].signs_any_body]
 
 
 def delivery(
@@ -85,14 +86,14 @@ def test_random_deliveries_are_rejected_cleanly(
     provider, body, headers, include_signature, signature
 ):
     case = CASES[provider]
-    if include_signature:
+    if include_signature and case.signature_header:
         headers = {**headers, case.signature_header: signature}
 
     with pytest.raises(DeliveryRejected):
         verify(provider, delivery(body, headers))
 
 
-@pytest.mark.parametrize("provider", PROVIDER_IDS)
+@pytest.mark.parametrize("provider", SIGNING_IDS)
 @given(body=signable_bodies, extra=st.binary(min_size=1, max_size=16), position=st.integers(0))
 def test_a_changed_body_is_rejected(provider, body, extra, position):
     body = _form_safe(provider, body)
@@ -109,7 +110,7 @@ def test_a_changed_body_is_rejected(provider, body, extra, position):
         verify(provider, delivery(tampered, headers, content_type=content_type))
 
 
-@pytest.mark.parametrize("provider", PROVIDER_IDS)
+@pytest.mark.parametrize("provider", SIGNING_IDS)
 @given(body=signable_bodies, data=st.data())
 def test_a_truncated_or_replaced_signature_is_rejected(provider, body, data):
     body = _form_safe(provider, body)
@@ -136,7 +137,7 @@ def test_a_truncated_or_replaced_signature_is_rejected(provider, body, data):
         )
 
 
-@pytest.mark.parametrize("provider", PROVIDER_IDS)
+@pytest.mark.parametrize("provider", SIGNING_IDS)
 @given(body=signable_bodies, separator=st.sampled_from([",", ", "]))
 def test_a_repeated_signature_header_value_is_rejected(provider, body, separator):
     body = _form_safe(provider, body)
@@ -145,6 +146,9 @@ def test_a_repeated_signature_header_value_is_rejected(provider, body, separator
     value = headers[case.signature_header]
     # Standard Webhooks separates signatures by whitespace: "<sig>, <sig>" holds a valid one.
     assume(not (provider == "standard" and " " in separator))
+    # Paddle's elements are `;`-separated: repeating the value repeats its `ts` element.
+    if getattr(get_provider(provider), "signature_separator", ",") == ";":
+        separator = ";"
 
     with pytest.raises(DeliveryRejected):
         verify(
@@ -158,7 +162,7 @@ def test_a_repeated_signature_header_value_is_rejected(provider, body, separator
 
 
 @pytest.mark.parametrize(
-    "provider", [p for p in PROVIDER_IDS if CASES[p].accepts_space_separated_signatures]
+    "provider", [p for p in SIGNING_IDS if CASES[p].accepts_space_separated_signatures]
 )
 @given(body=signable_bodies, noise=st.text(alphabet="0123456789abcdef", max_size=64))
 def test_extra_signatures_next_to_a_valid_one_are_allowed_where_the_scheme_says(
@@ -185,7 +189,7 @@ def test_extra_signatures_next_to_a_valid_one_are_allowed_where_the_scheme_says(
     )
 
 
-@pytest.mark.parametrize("provider", [p for p in PROVIDER_IDS if CASES[p].set_timestamp])
+@pytest.mark.parametrize("provider", [p for p in SIGNING_IDS if CASES[p].set_timestamp])
 @given(body=signable_bodies, timestamp=bad_timestamps)
 def test_a_bad_timestamp_is_rejected(provider, body, timestamp):
     case = CASES[provider]
@@ -199,10 +203,11 @@ def test_a_bad_timestamp_is_rejected(provider, body, timestamp):
         )
 
 
-@pytest.mark.parametrize("provider", [p for p in PROVIDER_IDS if CASES[p].set_timestamp])
-@given(body=signable_bodies, skew=st.integers(min_value=305, max_value=10**9))
-def test_a_validly_signed_but_stale_or_future_delivery_is_rejected(provider, body, skew):
+@pytest.mark.parametrize("provider", [p for p in SIGNING_IDS if CASES[p].set_timestamp])
+@given(body=signable_bodies, beyond=st.integers(min_value=5, max_value=10**9))
+def test_a_validly_signed_but_stale_or_future_delivery_is_rejected(provider, body, beyond):
     case = CASES[provider]
+    skew = case.tolerance + beyond
     for moment in (int(time.time()) - skew, int(time.time()) + skew):
         request = case.sign(body, url=URL, timestamp=moment)
 
@@ -213,7 +218,7 @@ def test_a_validly_signed_but_stale_or_future_delivery_is_rejected(provider, bod
             )
 
 
-@pytest.mark.parametrize("provider", PROVIDER_IDS)
+@pytest.mark.parametrize("provider", SIGNING_IDS)
 @given(body=bodies)
 def test_a_signed_random_body_parses_to_storable_events_or_is_malformed(provider, body):
     body = _form_safe(provider, body)

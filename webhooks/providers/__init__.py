@@ -21,15 +21,31 @@ from webhooks.exceptions import (
     ProviderRegistrationError,
     UnknownProvider,
 )
+from webhooks.providers.aws_sns import AwsSnsWebhookProvider
 from webhooks.providers.base import WebhookProvider
+from webhooks.providers.bitbucket import BitbucketWebhookProvider
+from webhooks.providers.calendly import CalendlyWebhookProvider
+from webhooks.providers.discord import DiscordWebhookProvider
+from webhooks.providers.ed25519 import Ed25519WebhookProvider
 from webhooks.providers.github import GitHubWebhookProvider
+from webhooks.providers.gitlab import GitLabWebhookProvider
 from webhooks.providers.hmac import HmacWebhookProvider
+from webhooks.providers.hubspot import HubSpotWebhookProvider
+from webhooks.providers.intercom import IntercomWebhookProvider
+from webhooks.providers.linear import LinearWebhookProvider
+from webhooks.providers.mailgun import MailgunWebhookProvider
+from webhooks.providers.paddle import PaddleWebhookProvider
+from webhooks.providers.postmark import PostmarkWebhookProvider
 from webhooks.providers.sendgrid import SendGridWebhookProvider
 from webhooks.providers.shopify import ShopifyWebhookProvider
 from webhooks.providers.slack import SlackWebhookProvider
+from webhooks.providers.square import SquareWebhookProvider
 from webhooks.providers.standard import StandardWebhookProvider
 from webhooks.providers.stripe import StripeWebhookProvider
 from webhooks.providers.twilio import TwilioWebhookProvider
+from webhooks.providers.twitch import TwitchWebhookProvider
+from webhooks.providers.typeform import TypeformWebhookProvider
+from webhooks.providers.zoom import ZoomWebhookProvider
 
 BUILTIN_PROVIDERS: tuple[type[WebhookProvider], ...] = (
     StripeWebhookProvider,
@@ -40,6 +56,22 @@ BUILTIN_PROVIDERS: tuple[type[WebhookProvider], ...] = (
     ShopifyWebhookProvider,
     StandardWebhookProvider,
     HmacWebhookProvider,
+    GitLabWebhookProvider,
+    BitbucketWebhookProvider,
+    LinearWebhookProvider,
+    PaddleWebhookProvider,
+    SquareWebhookProvider,
+    ZoomWebhookProvider,
+    HubSpotWebhookProvider,
+    IntercomWebhookProvider,
+    TypeformWebhookProvider,
+    CalendlyWebhookProvider,
+    TwitchWebhookProvider,
+    PostmarkWebhookProvider,
+    AwsSnsWebhookProvider,
+    Ed25519WebhookProvider,
+    DiscordWebhookProvider,
+    MailgunWebhookProvider,
 )
 
 PROVIDERS: dict[str, type[WebhookProvider]] = {cls.id: cls for cls in BUILTIN_PROVIDERS}

@@ -79,6 +79,9 @@ class EndpointSecrets:
     tolerance_seconds: int = 300
     # Per-endpoint options, e.g. the generic HMAC provider's header/algorithm/encoding/prefix.
     options: Mapping[str, Any] = field(default_factory=dict)
+    # `provider.prepare_options(options)`, computed once when the endpoint configuration is
+    # loaded and cached with it (None: the provider parses `options` itself).
+    prepared_options: Any = None
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,14 @@ class WebhookProvider(ABC):
                 option=unknown[0],
             )
 
+    def prepare_options(self, options: Mapping[str, Any]) -> Any:
+        """The endpoint's options parsed for the hot path, cached with the endpoint
+        configuration (`webhooks.selectors`) and handed back as
+        `EndpointSecrets.prepared_options`; None (the default) when there is nothing to parse.
+        Must be picklable (the configuration may be cached in Redis). Raises
+        `WebhookConfigurationError` for options that cannot work."""
+        return None
+
     def check_configuration(self, secrets: EndpointSecrets) -> None:
         """Raise `WebhookConfigurationError` unless this material can verify a delivery now:
         `check_settings`, plus whatever must be present (SendGrid's public key)."""
@@ -241,6 +252,16 @@ class WebhookProvider(ABC):
         if is_form_content_type(content_type):
             return form_fields(body)
         return json_payload(body)
+
+    def event_subject(self, event: ParsedEvent) -> str:
+        """The id of the object `event` is about (a PaymentIntent, a message, a repository),
+        read from the payload `parse()` already decoded; "" when the provider names none.
+
+        Stored in the indexed `WebhookEvent.subject` column so staff can find every event
+        about one object. Must not parse the body again (it runs on the hot path); the
+        ingest service drops values no column can hold.
+        """
+        return ""
 
     def generate_secret(self) -> str:
         """A new secret for schemes where we choose it (`secret_kind == "shared_secret"`)."""

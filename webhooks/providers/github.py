@@ -46,8 +46,6 @@ from webhooks.providers.base import (
     Headers,
     IncomingDelivery,
     ParsedEvent,
-    SignedRequest,
-    WebhookProvider,
     dump_json,
     epoch_or_none,
     epoch_to_iso,
@@ -58,6 +56,7 @@ from webhooks.providers.base import (
     json_object,
     required_event_header,
 )
+from webhooks.providers.hmac_base import HmacSignedProvider, SampleDelivery
 from webhooks.providers.samples import sample_event_types, sample_render
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -67,12 +66,10 @@ EVENT_HEADER = "X-GitHub-Event"
 DEFAULT_EVENT_TYPE = "push"
 
 
-class GitHubWebhookProvider(WebhookProvider):
+class GitHubWebhookProvider(HmacSignedProvider):
     id: ClassVar[str] = "github"
     name: ClassVar[str] = "GitHub"
     secret_kind: ClassVar[str] = "shared_secret"  # noqa: S105 - a kind, not a secret
-    signs_timestamp_or_id: ClassVar[bool] = False
-    default_duplicate_body_window_hours: ClassVar[int] = 24
     stored_headers: ClassVar[tuple[str, ...]] = (
         "x-github-delivery",
         "x-github-event",
@@ -83,18 +80,13 @@ class GitHubWebhookProvider(WebhookProvider):
         "content-type",
     )
 
-    def verify(self, delivery: IncomingDelivery, secrets: EndpointSecrets) -> None:
-        keys = signing.require_secrets(secrets.secrets, provider=self.id)
-        header = signing.required_header(delivery.headers, SIGNATURE_HEADER)
-        provided = signing.hex_to_bytes(
-            signing.strip_prefix(header, SIGNATURE_PREFIX, header=SIGNATURE_HEADER)
-        )
-        signing.verify_hmac(
-            secrets=[key.encode("utf-8") for key in keys],
-            message=delivery.body,
-            provided=[provided],
-            header=SIGNATURE_HEADER,
-        )
+    signature_header: ClassVar[str] = SIGNATURE_HEADER
+    signature_prefix: ClassVar[str] = SIGNATURE_PREFIX
+    default_event_type: ClassVar[str] = DEFAULT_EVENT_TYPE
+    test_headers: ClassVar[Mapping[str, str]] = {
+        "X-GitHub-Hook-ID": "1",
+        "User-Agent": "GitHub-Hookshot/liaison-test",
+    }
 
     def parse(
         self, delivery: IncomingDelivery, secrets: EndpointSecrets | None = None
@@ -114,30 +106,19 @@ class GitHubWebhookProvider(WebhookProvider):
             )
         ]
 
-    def sign(
-        self,
-        body: bytes,
-        secrets: EndpointSecrets,
-        *,
-        url: str,
-        timestamp: int,
-        event_type: str | None = None,
-        event_id: str | None = None,
-    ) -> SignedRequest:
-        key = signing.require_secrets(secrets.secrets, provider=self.id)[0]
-        digest = signing.hmac_digest(key.encode("utf-8"), body)
-        return SignedRequest(
-            body=body,
-            headers={
-                SIGNATURE_HEADER: SIGNATURE_PREFIX + signing.bytes_to_hex(digest),
-                DELIVERY_HEADER: event_id or str(uuid.uuid4()),
-                EVENT_HEADER: event_type or _infer_event_type(body),
-                "X-GitHub-Hook-ID": "1",
-                "User-Agent": "GitHub-Hookshot/liaison-test",
-                "Content-Type": "application/json",
-            },
-            content_type="application/json",
-        )
+    def event_subject(self, event: ParsedEvent) -> str:
+        """`repository.full_name` (`owner/name`); "" for events about no repository."""
+        payload = event.payload
+        repository = payload.get("repository") if isinstance(payload, dict) else None
+        name = repository.get("full_name") if isinstance(repository, dict) else None
+        return name if isinstance(name, str) else ""
+
+    def delivery_headers(self, sample: SampleDelivery) -> dict[str, str]:
+        return {
+            DELIVERY_HEADER: sample.event_id or str(uuid.uuid4()),
+            EVENT_HEADER: sample.event_type or _infer_event_type(sample.body),
+            **self.test_headers,
+        }
 
     def sample_body(self, event_type: str | None, *, event_id: str) -> bytes:
         event_type = event_type or DEFAULT_EVENT_TYPE

@@ -32,20 +32,21 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from webhooks import signing
 from webhooks.exceptions import EndpointSettingInvalid, MalformedPayload
 from webhooks.providers.base import (
     EndpointSecrets,
+    Headers,
     IncomingDelivery,
     ParsedEvent,
-    SignedRequest,
-    WebhookProvider,
     dump_json,
     json_payload,
     required_event_header,
 )
+from webhooks.providers.hmac_base import HmacScheme, HmacSignedProvider, SampleDelivery
 from webhooks.providers.samples import sample_render
 
 KNOWN_OPTIONS = frozenset(
@@ -157,27 +158,22 @@ class HmacOptions:
             type_field=values.get("type_field", ""),
         )
 
-    def key(self, secret: str) -> bytes:
-        if self.secret_encoding == "utf8":  # noqa: S105 - an encoding name  # nosec B105
-            return secret.encode("utf-8")
-        decoded = (
-            signing.hex_to_bytes(secret.strip())
-            if self.secret_encoding == "hex"  # noqa: S105 - an encoding name  # nosec B105
-            else signing.base64_to_bytes(secret.strip())
+    @property
+    def scheme(self) -> HmacScheme:
+        """The signing scheme these options describe (`{id}` is the `id_header` value)."""
+        return HmacScheme(
+            header=self.header,
+            prefix=self.prefix,
+            encoding=self.encoding,
+            digest=self.algorithm,
+            signed_content=self.signed_content,
+            id_header=self.id_header if "{id}" in self.signed_content else "",
+            timestamp_header=self.timestamp_header,
+            secret_encoding=self.secret_encoding,
         )
-        if not decoded:
-            raise EndpointSettingInvalid(
-                f"A secret is not valid {self.secret_encoding} (hmac option 'secret_encoding').",
-                field="secret",
-            )
-        return decoded
-
-    def message(self, *, body: bytes, timestamp: str, event_id: str) -> bytes:
-        before, after = self.signed_content.split("{body}")
-        return _fill(before, timestamp, event_id) + body + _fill(after, timestamp, event_id)
 
 
-class HmacWebhookProvider(WebhookProvider):
+class HmacWebhookProvider(HmacSignedProvider):
     id: ClassVar[str] = "hmac"
     name: ClassVar[str] = "Generic HMAC"
     secret_kind: ClassVar[str] = "shared_secret"  # noqa: S105 - a kind, not a secret
@@ -185,48 +181,42 @@ class HmacWebhookProvider(WebhookProvider):
 
     known_options: ClassVar[frozenset[str]] = KNOWN_OPTIONS
 
-    def check_settings(self, secrets: EndpointSecrets) -> None:
-        options = HmacOptions.from_options(secrets.options)
-        for secret in secrets.secrets:
-            options.key(secret)
+    def prepare_options(self, options: Mapping[str, Any]) -> HmacOptions:
+        """Parsed once when the endpoint configuration is loaded (and cached with it), so a
+        delivery never re-parses the option mini-language."""
+        return HmacOptions.from_options(options)
 
-    def verify(self, delivery: IncomingDelivery, secrets: EndpointSecrets) -> None:
-        options = HmacOptions.from_options(secrets.options)
-        keys = [
-            options.key(secret)
-            for secret in signing.require_secrets(secrets.secrets, provider=self.id)
-        ]
-        header = signing.required_header(delivery.headers, options.header)
-        provided = signing.decode_signature(
-            signing.strip_prefix(header, options.prefix, header=options.header),
-            options.encoding,
-        )
-        raw_timestamp = ""
-        timestamp = 0
-        if options.timestamp_header:
-            raw_timestamp = signing.required_header(delivery.headers, options.timestamp_header)
-            timestamp = signing.parse_timestamp(raw_timestamp, header=options.timestamp_header)
-        event_id = ""
-        if options.id_header and "{id}" in options.signed_content:
-            event_id = signing.required_header(delivery.headers, options.id_header)
-        signing.verify_hmac(
-            secrets=keys,
-            message=options.message(body=delivery.body, timestamp=raw_timestamp, event_id=event_id),
-            provided=[provided],
-            algorithm=options.algorithm,
-            header=options.header,
-        )
-        if options.timestamp_header:
-            signing.check_timestamp(
-                timestamp, now=delivery.received_at, tolerance_seconds=secrets.tolerance_seconds
-            )
+    def check_settings(self, secrets: EndpointSecrets) -> None:
+        options = self._options(secrets)
+        for secret in secrets.secrets:
+            self.secret_key(secret, options.scheme)
+
+    def signing_scheme(
+        self, secrets: EndpointSecrets, headers: Headers | None = None
+    ) -> HmacScheme:
+        return self._options(secrets).scheme
+
+    def secret_key(self, secret: str, scheme: HmacScheme) -> bytes:
+        try:
+            return super().secret_key(secret, scheme)
+        except EndpointSettingInvalid as exc:
+            raise EndpointSettingInvalid(
+                f"A secret is not valid {scheme.secret_encoding} (hmac option 'secret_encoding').",
+                field="secret",
+            ) from exc
+
+    def _options(self, secrets: EndpointSecrets) -> HmacOptions:
+        prepared = secrets.prepared_options
+        if isinstance(prepared, HmacOptions):
+            return prepared
+        return _parsed_options(secrets.options)
 
     def parse(
         self, delivery: IncomingDelivery, secrets: EndpointSecrets | None = None
     ) -> list[ParsedEvent]:
         options = (
-            HmacOptions.from_options(secrets.options)
-            if secrets is not None and secrets.options
+            self._options(secrets)
+            if secrets is not None and (secrets.options or secrets.prepared_options)
             else None
         )
         needs_json = options is not None and bool(options.id_field or options.type_field)
@@ -255,35 +245,14 @@ class HmacWebhookProvider(WebhookProvider):
             )
         ]
 
-    def sign(
-        self,
-        body: bytes,
-        secrets: EndpointSecrets,
-        *,
-        url: str,
-        timestamp: int,
-        event_type: str | None = None,
-        event_id: str | None = None,
-    ) -> SignedRequest:
-        options = HmacOptions.from_options(secrets.options)
-        key = options.key(signing.require_secrets(secrets.secrets, provider=self.id)[0])
-        message_id = event_id or signing.sha256_hex(body)
-        digest = signing.hmac_digest(
-            key,
-            options.message(body=body, timestamp=str(timestamp), event_id=message_id),
-            options.algorithm,
-        )
-        headers = {
-            options.header: options.prefix + signing.encode_signature(digest, options.encoding),
-            "Content-Type": "application/json",
-        }
-        if options.timestamp_header:
-            headers[options.timestamp_header] = str(timestamp)
+    def delivery_headers(self, sample: SampleDelivery) -> dict[str, str]:
+        options = self._options(sample.secrets)
+        headers = {"Content-Type": "application/json"}
         if options.id_header:
-            headers[options.id_header] = message_id
+            headers[options.id_header] = sample.event_id or signing.sha256_hex(sample.body)
         if options.type_header:
-            headers[options.type_header] = event_type or DEFAULT_EVENT_TYPE
-        return SignedRequest(body=body, headers=headers, content_type="application/json")
+            headers[options.type_header] = sample.event_type or DEFAULT_EVENT_TYPE
+        return headers
 
     def sample_body(self, event_type: str | None, *, event_id: str) -> bytes:
         values = {
@@ -322,10 +291,18 @@ def _check_template(template: str, *, timestamp_header: str, id_header: str) -> 
         )
 
 
-def _fill(text: str, timestamp: str, event_id: str) -> bytes:
-    return (
-        text.replace("{timestamp}", timestamp).replace("{id}", event_id).encode("utf-8", "replace")
-    )
+@lru_cache(maxsize=256)
+def _parsed_from_items(items: tuple[tuple[str, Any], ...]) -> HmacOptions:
+    return HmacOptions.from_options(dict(items))
+
+
+def _parsed_options(options: Mapping[str, Any]) -> HmacOptions:
+    """Options parsed once per distinct value (callers without a prepared configuration:
+    `manage.py`, tests); unhashable values are parsed (and refused) without the memo."""
+    try:
+        return _parsed_from_items(tuple(sorted(options.items())))
+    except TypeError:
+        return HmacOptions.from_options(options)
 
 
 def _field(payload: Any, path: str) -> str:

@@ -16,8 +16,11 @@ package data (`pyproject.toml`, `MANIFEST.in`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import time
+import uuid
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
@@ -40,6 +43,32 @@ def sample_render(provider_id: str, event_type: str, values: Mapping[str, Any]) 
     for the type, or when a placeholder has no value (a broken sample file).
     """
     return _fill(_template(provider_id, event_type), values)
+
+
+def sample_default_body(
+    provider_id: str, event_type: str, *, event_id: str, sample: str | None = None
+) -> bytes:
+    """The sample of `event_type` as compact JSON bytes, with the placeholders every provider
+    on the declarative base may use: `event_id`, `event_type`, `now` (epoch seconds), `now_ms`,
+    `now_iso` (`…Z`), `now_iso_ms` (`….000Z`), `uuid` (a UUID derived from the event id),
+    `suffix` (24 hex characters derived from it) and `number` (an integer derived from it).
+    Derived values differ per event id, so two samples never share a body. `sample` names the
+    file when it is not the event type (Bitbucket's `repo:push` lives in `repo/push.json`)."""
+    now = time.time()
+    digest = hashlib.sha256(event_id.encode("utf-8")).hexdigest()
+    values = {
+        "event_id": event_id,
+        "event_type": event_type,
+        "now": int(now),
+        "now_ms": int(now * 1000),
+        "now_iso": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "now_iso_ms": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(now)),
+        "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, event_id)),
+        "suffix": digest[:24],
+        "number": int(digest[:8], 16),
+    }
+    payload = sample_render(provider_id, sample or event_type, values)
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def _root() -> Any:

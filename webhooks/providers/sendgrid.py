@@ -115,6 +115,21 @@ class SendGridWebhookProvider(WebhookProvider):
             )
         return events
 
+    def event_subject(self, event: ParsedEvent) -> str:
+        """The message: `sg_message_id` without the filter suffix SendGrid appends after the
+        first `.` (what the send response's `X-Message-Id` names), else Liaison's own
+        `liaison_message_id` custom argument."""
+        payload = event.payload
+        if not isinstance(payload, dict):
+            return ""
+        message_id = payload.get("sg_message_id")
+        if isinstance(message_id, str) and message_id:
+            return message_id.split(".", 1)[0]
+        own = payload.get("liaison_message_id")
+        if isinstance(own, int) and not isinstance(own, bool):
+            own = str(own)
+        return own if isinstance(own, str) else ""
+
     def sign(
         self,
         body: bytes,

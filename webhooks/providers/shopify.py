@@ -37,14 +37,13 @@ from webhooks.providers.base import (
     EndpointSecrets,
     IncomingDelivery,
     ParsedEvent,
-    SignedRequest,
-    WebhookProvider,
     dump_json,
     epoch_to_iso,
     iso_to_epoch,
     json_object,
     required_event_header,
 )
+from webhooks.providers.hmac_base import HmacSignedProvider, SampleDelivery
 from webhooks.providers.samples import sample_event_types, sample_render
 
 SIGNATURE_HEADER = "X-Shopify-Hmac-Sha256"
@@ -56,12 +55,10 @@ SAMPLE_SHOP = "liaison-sample.myshopify.com"
 DEFAULT_EVENT_TYPE = "orders/create"
 
 
-class ShopifyWebhookProvider(WebhookProvider):
+class ShopifyWebhookProvider(HmacSignedProvider):
     id: ClassVar[str] = "shopify"
     name: ClassVar[str] = "Shopify"
     secret_kind: ClassVar[str] = "provider_secret"  # noqa: S105 - a kind, not a secret
-    signs_timestamp_or_id: ClassVar[bool] = False
-    default_duplicate_body_window_hours: ClassVar[int] = 24
     stored_headers: ClassVar[tuple[str, ...]] = (
         "x-shopify-topic",
         "x-shopify-webhook-id",
@@ -73,15 +70,9 @@ class ShopifyWebhookProvider(WebhookProvider):
         "content-type",
     )
 
-    def verify(self, delivery: IncomingDelivery, secrets: EndpointSecrets) -> None:
-        keys = signing.require_secrets(secrets.secrets, provider=self.id)
-        header = signing.required_header(delivery.headers, SIGNATURE_HEADER)
-        signing.verify_hmac(
-            secrets=[key.encode("utf-8") for key in keys],
-            message=delivery.body,
-            provided=[signing.base64_to_bytes(header)],
-            header=SIGNATURE_HEADER,
-        )
+    signature_header: ClassVar[str] = SIGNATURE_HEADER
+    signature_encoding: ClassVar[str] = "base64"
+    default_event_type: ClassVar[str] = DEFAULT_EVENT_TYPE
 
     def parse(
         self, delivery: IncomingDelivery, secrets: EndpointSecrets | None = None
@@ -99,32 +90,15 @@ class ShopifyWebhookProvider(WebhookProvider):
             )
         ]
 
-    def sign(
-        self,
-        body: bytes,
-        secrets: EndpointSecrets,
-        *,
-        url: str,
-        timestamp: int,
-        event_type: str | None = None,
-        event_id: str | None = None,
-    ) -> SignedRequest:
-        key = signing.require_secrets(secrets.secrets, provider=self.id)[0]
-        digest = signing.hmac_digest(key.encode("utf-8"), body)
-        return SignedRequest(
-            body=body,
-            headers={
-                SIGNATURE_HEADER: signing.bytes_to_base64(digest),
-                WEBHOOK_ID_HEADER: event_id or str(uuid.uuid4()),
-                "X-Shopify-Event-Id": str(uuid.uuid4()),
-                TOPIC_HEADER: event_type or _infer_topic(body),
-                "X-Shopify-Shop-Domain": SAMPLE_SHOP,
-                "X-Shopify-API-Version": API_VERSION,
-                TRIGGERED_AT_HEADER: epoch_to_iso(timestamp),
-                "Content-Type": "application/json",
-            },
-            content_type="application/json",
-        )
+    def delivery_headers(self, sample: SampleDelivery) -> dict[str, str]:
+        return {
+            WEBHOOK_ID_HEADER: sample.event_id or str(uuid.uuid4()),
+            "X-Shopify-Event-Id": str(uuid.uuid4()),
+            TOPIC_HEADER: sample.event_type or _infer_topic(sample.body),
+            "X-Shopify-Shop-Domain": SAMPLE_SHOP,
+            "X-Shopify-API-Version": API_VERSION,
+            TRIGGERED_AT_HEADER: epoch_to_iso(sample.timestamp),
+        }
 
     def sample_body(self, event_type: str | None, *, event_id: str) -> bytes:
         event_type = event_type or DEFAULT_EVENT_TYPE

@@ -44,8 +44,6 @@ from webhooks.providers.base import (
     ImmediateResponse,
     IncomingDelivery,
     ParsedEvent,
-    SignedRequest,
-    WebhookProvider,
     dump_json,
     epoch_or_none,
     form_fields,
@@ -55,6 +53,7 @@ from webhooks.providers.base import (
     required_text,
     scaled_epoch_or_none,
 )
+from webhooks.providers.hmac_base import HmacSignedProvider
 from webhooks.providers.samples import sample_event_types, sample_render
 
 SIGNATURE_HEADER = "X-Slack-Signature"
@@ -63,7 +62,7 @@ VERSION = "v0"
 DEFAULT_EVENT_TYPE = "app_mention"
 
 
-class SlackWebhookProvider(WebhookProvider):
+class SlackWebhookProvider(HmacSignedProvider):
     id: ClassVar[str] = "slack"
     name: ClassVar[str] = "Slack"
     secret_kind: ClassVar[str] = "provider_secret"  # noqa: S105 - a kind, not a secret
@@ -75,23 +74,14 @@ class SlackWebhookProvider(WebhookProvider):
         "content-type",
     )
 
-    def verify(self, delivery: IncomingDelivery, secrets: EndpointSecrets) -> None:
-        keys = signing.require_secrets(secrets.secrets, provider=self.id)
-        header = signing.required_header(delivery.headers, SIGNATURE_HEADER)
-        raw_timestamp = signing.required_header(delivery.headers, TIMESTAMP_HEADER)
-        timestamp = signing.parse_timestamp(raw_timestamp, header=TIMESTAMP_HEADER)
-        provided = signing.hex_to_bytes(
-            signing.strip_prefix(header, f"{VERSION}=", header=SIGNATURE_HEADER)
-        )
-        signing.verify_hmac(
-            secrets=[key.encode("utf-8") for key in keys],
-            message=_base_string(raw_timestamp, delivery.body),
-            provided=[provided],
-            header=SIGNATURE_HEADER,
-        )
-        signing.check_timestamp(
-            timestamp, now=delivery.received_at, tolerance_seconds=secrets.tolerance_seconds
-        )
+    signature_header: ClassVar[str] = SIGNATURE_HEADER
+    signature_prefix: ClassVar[str] = f"{VERSION}="
+    timestamp_header: ClassVar[str] = TIMESTAMP_HEADER
+    signed_content: ClassVar[str] = f"{VERSION}:{{timestamp}}:{{body}}"
+    default_event_type: ClassVar[str] = DEFAULT_EVENT_TYPE
+    test_headers: ClassVar[Mapping[str, str]] = {
+        "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+    }
 
     def parse(
         self, delivery: IncomingDelivery, secrets: EndpointSecrets | None = None
@@ -113,29 +103,6 @@ class SlackWebhookProvider(WebhookProvider):
             )
         return None
 
-    def sign(
-        self,
-        body: bytes,
-        secrets: EndpointSecrets,
-        *,
-        url: str,
-        timestamp: int,
-        event_type: str | None = None,
-        event_id: str | None = None,
-    ) -> SignedRequest:
-        key = signing.require_secrets(secrets.secrets, provider=self.id)[0]
-        digest = signing.hmac_digest(key.encode("utf-8"), _base_string(str(timestamp), body))
-        return SignedRequest(
-            body=body,
-            headers={
-                SIGNATURE_HEADER: f"{VERSION}={signing.bytes_to_hex(digest)}",
-                TIMESTAMP_HEADER: str(timestamp),
-                "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
-                "Content-Type": "application/json",
-            },
-            content_type="application/json",
-        )
-
     def sample_body(self, event_type: str | None, *, event_id: str) -> bytes:
         event_type = event_type or DEFAULT_EVENT_TYPE
         now = int(time.time())
@@ -156,10 +123,6 @@ class SlackWebhookProvider(WebhookProvider):
             wrapped = form_wrapped_json(fields)
             return fields if wrapped is None else wrapped
         return json_object(body)
-
-
-def _base_string(timestamp: str, body: bytes) -> bytes:
-    return f"{VERSION}:{timestamp}:".encode("ascii") + body
 
 
 def _parse_json(body: bytes) -> ParsedEvent:

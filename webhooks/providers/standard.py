@@ -28,26 +28,26 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import secrets as secrets_module
 import time
 import uuid
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from webhooks import signing
-from webhooks.exceptions import EndpointSettingInvalid, MalformedPayload, SignatureInvalid
+from webhooks.exceptions import EndpointSettingInvalid, MalformedPayload
 from webhooks.providers.base import (
     EndpointSecrets,
     Headers,
     IncomingDelivery,
     ParsedEvent,
-    SignedRequest,
-    WebhookProvider,
     dump_json,
     epoch_or_none,
     iso_to_epoch,
     json_payload,
     scaled_epoch_or_none,
 )
+from webhooks.providers.hmac_base import HmacScheme, HmacSignedProvider
 from webhooks.providers.samples import sample_event_types, sample_render
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the documented secret prefix, not a secret  # nosec B105
@@ -58,7 +58,7 @@ DEFAULT_EVENT_TYPE = "user.created"
 UNTYPED_EVENT_TYPE = "webhook"
 
 
-class StandardWebhookProvider(WebhookProvider):
+class StandardWebhookProvider(HmacSignedProvider):
     id: ClassVar[str] = "standard"
     name: ClassVar[str] = "Standard Webhooks (Svix, Resend, Clerk)"
     secret_kind: ClassVar[str] = "shared_secret"  # noqa: S105 - a kind, not a secret
@@ -76,33 +76,31 @@ class StandardWebhookProvider(WebhookProvider):
         for secret in secrets.secrets:
             secret_key_bytes(secret)
 
-    def verify(self, delivery: IncomingDelivery, secrets: EndpointSecrets) -> None:
-        keys = [
-            secret_key_bytes(secret)
-            for secret in signing.require_secrets(secrets.secrets, provider=self.id)
-        ]
-        prefix = _header_prefix(delivery.headers)
-        message_id = signing.required_header(delivery.headers, f"{prefix}id")
-        raw_timestamp = signing.required_header(delivery.headers, f"{prefix}timestamp")
-        header = signing.required_header(delivery.headers, f"{prefix}signature")
-        timestamp = signing.parse_timestamp(raw_timestamp, header=f"{prefix}timestamp")
-        elements = signing.parse_signature_elements(header, item_separator=" ", pair_separator=",")
-        provided = [
-            signing.base64_to_bytes(value)
-            for version, value in elements
-            if version == SIGNATURE_VERSION
-        ]
-        if not provided:
-            raise SignatureInvalid(f"The {prefix}signature header has no v1 signature.")
-        signing.verify_hmac(
-            secrets=keys,
-            message=_signed_content(message_id, raw_timestamp, delivery.body),
-            provided=provided,
-            header=f"{prefix}signature",
-        )
-        signing.check_timestamp(
-            timestamp, now=delivery.received_at, tolerance_seconds=secrets.tolerance_seconds
-        )
+    signature_header: ClassVar[str] = "webhook-signature"
+    signature_encoding: ClassVar[str] = "base64"
+    signature_separator: ClassVar[str] = " "
+    signature_pair_separator: ClassVar[str] = ","
+    signature_key: ClassVar[str] = SIGNATURE_VERSION
+    max_signatures: ClassVar[int] = 16
+    signed_id_header: ClassVar[str] = "webhook-id"
+    timestamp_header: ClassVar[str] = "webhook-timestamp"
+    signed_content: ClassVar[str] = "{id}.{timestamp}.{body}"
+    default_event_type: ClassVar[str] = DEFAULT_EVENT_TYPE
+
+    def signing_scheme(
+        self, secrets: EndpointSecrets, headers: Headers | None = None
+    ) -> HmacScheme:
+        """The `webhook-` scheme, or the same with Svix's original `svix-` header names."""
+        scheme = super().signing_scheme(secrets, headers)
+        if headers is not None and _header_prefix(headers) == "svix-":
+            return _SVIX_SCHEME
+        return scheme
+
+    def secret_key(self, secret: str, scheme: HmacScheme) -> bytes:
+        return secret_key_bytes(secret)
+
+    def new_event_id(self) -> str:
+        return f"msg_{uuid.uuid4().hex}"
 
     def parse(
         self, delivery: IncomingDelivery, secrets: EndpointSecrets | None = None
@@ -128,30 +126,6 @@ class StandardWebhookProvider(WebhookProvider):
                 or _header_epoch(delivery.headers.get(f"{prefix}timestamp", "")),
             )
         ]
-
-    def sign(
-        self,
-        body: bytes,
-        secrets: EndpointSecrets,
-        *,
-        url: str,
-        timestamp: int,
-        event_type: str | None = None,
-        event_id: str | None = None,
-    ) -> SignedRequest:
-        key = secret_key_bytes(signing.require_secrets(secrets.secrets, provider=self.id)[0])
-        message_id = event_id or f"msg_{uuid.uuid4().hex}"
-        digest = signing.hmac_digest(key, _signed_content(message_id, str(timestamp), body))
-        return SignedRequest(
-            body=body,
-            headers={
-                "webhook-id": message_id,
-                "webhook-timestamp": str(timestamp),
-                "webhook-signature": f"{SIGNATURE_VERSION},{signing.bytes_to_base64(digest)}",
-                "Content-Type": "application/json",
-            },
-            content_type="application/json",
-        )
 
     def sample_body(self, event_type: str | None, *, event_id: str) -> bytes:
         event_type = event_type or DEFAULT_EVENT_TYPE
@@ -218,5 +192,10 @@ def _header_epoch(raw: str) -> float | None:
     return epoch_or_none(int(text)) if text.isdigit() and len(text) <= 12 else None
 
 
-def _signed_content(message_id: str, timestamp: str, body: bytes) -> bytes:
-    return f"{message_id}.{timestamp}.".encode("utf-8", "replace") + body
+# Svix's original header names, otherwise the same scheme (declared above, so never None).
+_SVIX_SCHEME: HmacScheme = dataclasses.replace(
+    cast(HmacScheme, StandardWebhookProvider.scheme),
+    header="svix-signature",
+    id_header="svix-id",
+    timestamp_header="svix-timestamp",
+)

@@ -70,12 +70,18 @@ from webhooks.providers.base import (
     ImmediateResponse,
     IncomingDelivery,
     ParsedEvent,
-    SignedRequest,
-    WebhookProvider,
     dump_json,
     epoch_or_none,
+    is_form_content_type,
     iso_to_epoch,
     json_payload,
+)
+from webhooks.providers.hmac_base import (
+    HmacScheme,
+    HmacSignedProvider,
+    ProvidedSignatures,
+    SampleDelivery,
+    SignedContent,
 )
 from webhooks.providers.samples import sample_event_types, sample_render
 
@@ -106,13 +112,11 @@ _SID_FIELDS = (
 )
 
 
-class TwilioWebhookProvider(WebhookProvider):
+class TwilioWebhookProvider(HmacSignedProvider):
     id: ClassVar[str] = "twilio"
     name: ClassVar[str] = "Twilio"
     secret_kind: ClassVar[str] = "provider_secret"  # noqa: S105 - a kind, not a secret
     signs_url: ClassVar[bool] = True
-    signs_timestamp_or_id: ClassVar[bool] = False
-    default_duplicate_body_window_hours: ClassVar[int] = 24
     stored_headers: ClassVar[tuple[str, ...]] = (
         "i-twilio-idempotency-token",
         "x-home-region",
@@ -120,31 +124,41 @@ class TwilioWebhookProvider(WebhookProvider):
         "content-type",
     )
 
-    def verify(self, delivery: IncomingDelivery, secrets: EndpointSecrets) -> None:
-        keys = [
-            key.encode("utf-8")
-            for key in signing.require_secrets(secrets.secrets, provider=self.id)
-        ]
-        header = signing.required_header(delivery.headers, SIGNATURE_HEADER)
-        algorithm = _algorithm(delivery.headers.get(SIGNATURE_SETTINGS_HEADER, ""))
+    signature_header: ClassVar[str] = SIGNATURE_HEADER
+    signature_encoding: ClassVar[str] = "base64"
+    digest: ClassVar[str | None] = "sha1"
+    default_event_type: ClassVar[str] = DEFAULT_EVENT_TYPE
+    content_type: ClassVar[str] = FORM_CONTENT_TYPE
+
+    def provided_signatures(
+        self, delivery: IncomingDelivery, scheme: HmacScheme
+    ) -> ProvidedSignatures:
+        """The signature, once the body matches the URL's `bodySHA256` (JSON bodies)."""
+        provided = super().provided_signatures(delivery, scheme)
         if not delivery.url:
             raise WebhookConfigurationError(
                 "Twilio signs the public URL; the delivery was passed without one."
             )
         body_hash = _body_hash_parameter(delivery.url)
-        params: Mapping[str, Sequence[str]] = {}
-        if body_hash is not None:
-            if not signing.text_matches(signing.sha256_hex(delivery.body), body_hash):
-                raise SignatureInvalid(f"The {BODY_HASH_PARAMETER} does not match the body.")
-        else:
-            params = _form_params(delivery)
-        expected = [
-            signing.hmac_digest(key, _signed_string(url, params), algorithm)
-            for url in _url_variants(delivery.url)
-            for key in keys
-        ]
-        if not signing.signature_matches(expected, [signing.base64_to_bytes(header)]):
-            raise SignatureInvalid(f"The {SIGNATURE_HEADER} signature does not match.")
+        if body_hash is not None and not signing.text_matches(
+            signing.sha256_hex(delivery.body), body_hash
+        ):
+            raise SignatureInvalid(f"The {BODY_HASH_PARAMETER} does not match the body.")
+        return provided
+
+    def signed_message(self, content: SignedContent, scheme: HmacScheme) -> bytes:
+        """The URL followed by every POST parameter sorted by name (none for JSON bodies)."""
+        return _signed_string(content.url, _signed_params(content))
+
+    def expected_signatures(
+        self, keys: Sequence[bytes], content: SignedContent, scheme: HmacScheme
+    ) -> list[bytes]:
+        """Every URL variant (default port added and removed), with the algorithm the
+        signature-settings header names (HMAC-SHA1 when absent)."""
+        params = _signed_params(content)
+        messages = [_signed_string(url, params) for url in _url_variants(content.url)]
+        algorithm = _algorithm(content.headers.get(SIGNATURE_SETTINGS_HEADER, ""))
+        return signing.hmac_digests(keys, messages, algorithm)
 
     def parse(
         self, delivery: IncomingDelivery, secrets: EndpointSecrets | None = None
@@ -171,34 +185,13 @@ class TwilioWebhookProvider(WebhookProvider):
     ) -> ImmediateResponse | None:
         return ImmediateResponse(status=200, body=EMPTY_TWIML, content_type="text/xml")
 
-    def sign(
-        self,
-        body: bytes,
-        secrets: EndpointSecrets,
-        *,
-        url: str,
-        timestamp: int,
-        event_type: str | None = None,
-        event_id: str | None = None,
-    ) -> SignedRequest:
-        key = signing.require_secrets(secrets.secrets, provider=self.id)[0]
-        if _body_hash_parameter(url) is not None:
-            params: Mapping[str, Sequence[str]] = {}
-            content_type = "application/json"
-        else:
-            params = _parse_form_body(body)
-            content_type = FORM_CONTENT_TYPE
-        digest = signing.hmac_digest(key.encode("utf-8"), _signed_string(url, params), "sha1")
-        return SignedRequest(
-            body=body,
-            headers={
-                SIGNATURE_HEADER: signing.bytes_to_base64(digest),
-                IDEMPOTENCY_HEADER: f"{timestamp}-{signing.sha256_hex(body)[:16]}",
-                "User-Agent": "TwilioProxy/1.1",
-                "Content-Type": content_type,
-            },
-            content_type=content_type,
-        )
+    def delivery_headers(self, sample: SampleDelivery) -> dict[str, str]:
+        json_body = _body_hash_parameter(sample.url) is not None
+        return {
+            IDEMPOTENCY_HEADER: f"{sample.timestamp}-{signing.sha256_hex(sample.body)[:16]}",
+            "User-Agent": "TwilioProxy/1.1",
+            "Content-Type": "application/json" if json_body else FORM_CONTENT_TYPE,
+        }
 
     def sample_body(self, event_type: str | None, *, event_id: str) -> bytes:
         event_type = event_type or DEFAULT_EVENT_TYPE
@@ -275,6 +268,18 @@ def _signed_string(url: str, params: Mapping[str, Sequence[str]]) -> bytes:
         for value in sorted(set(params[name])):
             pieces.append(name + value)
     return "".join(pieces).encode("utf-8", "replace")
+
+
+def _signed_params(content: SignedContent) -> Mapping[str, Sequence[str]]:
+    """The POST parameters a signature covers: none when the URL carries `bodySHA256` (JSON
+    bodies), else the decoded form (from the view, or the raw form body decoded here)."""
+    if _body_hash_parameter(content.url) is not None:
+        return {}
+    if content.form:
+        return content.form
+    if not content.body or not is_form_content_type(content.content_type):
+        return {}
+    return _parse_form_body(content.body)
 
 
 def _is_json(delivery: IncomingDelivery) -> bool:

@@ -164,6 +164,7 @@ def webhook_endpoint_send_test(
         public_key=stored.public_key,
         tolerance_seconds=stored.tolerance_seconds,
         options=stored.options,
+        prepared_options=stored.prepared_options,
     )
     base = (base_url or conf.public_base_url() or DEFAULT_TEST_BASE_URL).rstrip("/")
     url = f"{base}{endpoint.path}"

@@ -6,9 +6,12 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 
 import pytest
+from django.core.exceptions import ValidationError
 
+from tests.webhooks.providers import hmac_cases
 from webhooks.exceptions import (
     MalformedPayload,
     SignatureInvalid,
@@ -18,6 +21,9 @@ from webhooks.exceptions import (
 )
 from webhooks.providers import get_provider
 from webhooks.providers.base import EndpointSecrets, Headers, IncomingDelivery
+from webhooks.providers.hmac import HmacOptions
+from webhooks.selectors import webhook_endpoint_config_get
+from webhooks.services import webhook_endpoint_create
 
 SECRET = "fake-generic-secret"
 OLD_SECRET = "fake-generic-secret-old"
@@ -185,3 +191,40 @@ def test_malformed_payload_is_rejected(
 def test_sample_body_is_json_with_id_and_type() -> None:
     payload = json.loads(provider.sample_body("order.paid", event_id="e-9"))
     assert (payload["id"], payload["type"]) == ("e-9", "order.paid")
+
+
+@pytest.mark.django_db
+def test_options_are_parsed_once_with_the_endpoint_configuration(client, monkeypatch) -> None:
+    """The option mini-language is parsed when the endpoint configuration is loaded and the
+    parsed scheme is cached with it: deliveries never parse it again."""
+    options = {"header": "X-Sig", "timestamp_header": "X-Ts", "id_field": "id"}
+    endpoint = webhook_endpoint_create(
+        provider="hmac", slug="hmac-parsed", secret=SECRET, options=options
+    ).endpoint
+    config = webhook_endpoint_config_get(slug=endpoint.slug)
+    assert config is not None
+    assert isinstance(config.prepared_options, HmacOptions)
+    assert config.prepared_options.scheme.timestamp_header == "X-Ts"
+
+    def refuse(cls, options):  # type: ignore[no-untyped-def]
+        raise AssertionError("options parsed on the hot path")
+
+    monkeypatch.setattr(HmacOptions, "from_options", classmethod(refuse))
+    for n in range(3):
+        body = json.dumps({"id": f"evt_{n}", "type": "order.paid"}).encode()
+        now = str(int(time.time()))
+        value = hmac.new(SECRET.encode(), f"{now}.".encode() + body, hashlib.sha256).hexdigest()
+        response = hmac_cases.post(client, endpoint, body, {"X-Sig": value, "X-Ts": now})
+        assert response.status_code == 200, response.content
+    assert endpoint.events.count() == 3
+
+
+@pytest.mark.django_db
+def test_a_bad_option_is_refused_when_the_endpoint_is_saved_naming_it() -> None:
+    endpoint = webhook_endpoint_create(
+        provider="hmac", slug="hmac-bad-option", secret=SECRET, options={"header": "X-Sig"}
+    ).endpoint
+    endpoint.options = {"header": "X-Sig", "encoding": "base32"}
+    with pytest.raises(ValidationError) as caught:
+        endpoint.full_clean()
+    assert "encoding" in str(caught.value.message_dict["options"])

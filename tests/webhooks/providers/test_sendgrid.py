@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
@@ -57,7 +58,9 @@ def deliver(body: bytes, headers: dict[str, str], *, now: float = NOW) -> Incomi
 
 @pytest.fixture
 def body() -> bytes:
-    return provider.sample_body("delivered", event_id="sg-1")
+    """SendGrid's documented `delivered` event batch (tests/webhooks/fixtures/sendgrid/)."""
+    path = Path(__file__).resolve().parent.parent / "fixtures" / "sendgrid"
+    return (path / "delivered.json").read_bytes()
 
 
 def test_reference_signature_verifies(body: bytes) -> None:
@@ -153,7 +156,7 @@ def test_each_batch_element_is_its_own_event(body: bytes) -> None:
     events = provider.parse(deliver(body, {}))
     batch = json.loads(body)
     assert [e.event_id for e in events] == [item["sg_event_id"] for item in batch]
-    assert events[0].event_id == "sg-1"
+    assert events[0].event_id == "rWVYmVk90MjZJ9iohOBa3w"
     assert events[0].event_type == "delivered"
     assert events[1].event_type == "processed"
     assert json.loads(events[0].body) == batch[0]

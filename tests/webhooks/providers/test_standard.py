@@ -45,7 +45,9 @@ def reference_headers(
 
 @pytest.fixture
 def body() -> bytes:
-    return provider.sample_body("user.created", event_id="msg_1")
+    """Clerk's documented `user.created` event (tests/webhooks/fixtures/standard/)."""
+    path = Path(__file__).resolve().parent.parent / "fixtures" / "standard"
+    return (path / "clerk.user.created.json").read_bytes()
 
 
 def test_generated_secret_is_whsec_base64() -> None:
@@ -94,7 +96,7 @@ def test_secret_without_prefix_is_accepted(body: bytes) -> None:
 def test_tampered_body_is_rejected(body: bytes) -> None:
     with pytest.raises(SignatureInvalid):
         provider.verify(
-            deliver(body.replace(b"Sample", b"Simple"), reference_headers(body)),
+            deliver(body.replace(b"user.created", b"user.deleted"), reference_headers(body)),
             EndpointSecrets(secrets=(SECRET,)),
         )
 

@@ -36,9 +36,15 @@ def sdk_header(body: bytes, secret: str = SECRET, timestamp: int = NOW) -> str:
     return stripe.WebhookSignature.generate_signature_header(body.decode(), secret, timestamp)
 
 
+DOCUMENTED = Path(__file__).resolve().parent.parent / "fixtures" / "stripe"
+DOC_EVENT_ID = "evt_3MtwBwLkdIwHu7ix0b7Yt8Fq"
+
+
 @pytest.fixture
 def body() -> bytes:
-    return provider.sample_body("payment_intent.succeeded", event_id="evt_test_1")
+    """Stripe's documented `payment_intent.succeeded` event (tests/webhooks/fixtures/stripe/),
+    not a sample of the module under test."""
+    return (DOCUMENTED / "payment_intent.succeeded.json").read_bytes()
 
 
 def test_header_signed_by_the_sdk_verifies(body: bytes) -> None:
@@ -51,7 +57,7 @@ def test_sdk_accepts_what_sign_produces(body: bytes) -> None:
     event = stripe.Webhook.construct_event(
         signed.body, signed.headers["Stripe-Signature"], SECRET, tolerance=300
     )
-    assert event.id == "evt_test_1"
+    assert event.id == DOC_EVENT_ID
     assert event.type == "payment_intent.succeeded"
 
 
@@ -68,7 +74,7 @@ def test_tampered_body_is_rejected(body: bytes) -> None:
     header = sdk_header(body)
     with pytest.raises(SignatureInvalid):
         provider.verify(
-            deliver(body.replace(b"4200", b"4201"), header), EndpointSecrets(secrets=(SECRET,))
+            deliver(body.replace(b"2000", b"2001", 1), header), EndpointSecrets(secrets=(SECRET,))
         )
 
 
@@ -150,7 +156,7 @@ def test_garbage_headers_are_rejected(body: bytes, header: str) -> None:
 def test_parse_reads_id_type_and_created(body: bytes) -> None:
     [event] = provider.parse(deliver(body, None))
     payload = json.loads(body)
-    assert event.event_id == "evt_test_1"
+    assert event.event_id == DOC_EVENT_ID
     assert event.event_type == "payment_intent.succeeded"
     assert event.occurred_at == payload["created"]
     assert event.body == body
@@ -253,7 +259,18 @@ def test_customer_created_carries_a_customer() -> None:
     assert "status" not in customer
 
 
-@pytest.mark.parametrize("fixture", sorted(path.name for path in FIXTURES.glob("*.json")))
+# The documented objects of the pinned API version the samples are checked against (the
+# other fixtures in the folder serve the handler tests).
+SAMPLE_REFERENCE_FIXTURES = (
+    "charge.refunded.json",
+    "customer.subscription.updated.json",
+    "invoice.payment_failed.json",
+    "payment_intent.payment_failed.json",
+    "payment_intent.succeeded.json",
+)
+
+
+@pytest.mark.parametrize("fixture", SAMPLE_REFERENCE_FIXTURES)
 def test_samples_have_the_fields_of_stripes_documented_objects(fixture: str) -> None:
     """Every field of the documented object (tests/webhooks/fixtures/stripe/) is in the
     sample of its type, and the sample adds none that the pinned version removed."""

@@ -39,7 +39,9 @@ def reference_signature(body: bytes, token: str = TOKEN, url: str = URL) -> str:
 
 @pytest.fixture
 def body() -> bytes:
-    return provider.sample_body("message.delivered", event_id="evt-1")
+    """Twilio's documented message status callback (tests/webhooks/fixtures/twilio/)."""
+    path = Path(__file__).resolve().parent.parent / "fixtures" / "twilio"
+    return (path / "message_status_delivered.form").read_bytes()
 
 
 def test_reference_signature_verifies(body: bytes) -> None:
