@@ -44,8 +44,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from django.db import connections
-
+from integrations.outbox.runner import InProcessRunner
 from webhooks import conf
 
 logger = logging.getLogger(__name__)
@@ -118,37 +117,31 @@ class BackgroundEventPublisher:
 
 
 def _publish_batch(event_pks: list[int]) -> None:
-    from webhooks.tasks import webhook_events_process_task
+    from webhooks.queue import webhook_events_publish
 
-    webhook_events_process_task.delay(event_pks)
+    webhook_events_publish(event_pks, record=False)
 
 
 event_publisher = BackgroundEventPublisher(_publish_batch)
 
 
-class EagerEventDispatcher:
+class EagerEventDispatcher(InProcessRunner):
     """Eager mode's worker and beat, in a daemon thread of the web process (module docstring).
 
-    `process(pk)` runs one event (it claims it first, so an event run elsewhere meanwhile is
-    skipped); `dispatch_due()` re-dispatches what would otherwise wait forever.
+    The thread is `integrations.outbox.runner.InProcessRunner` (the outbox relay uses the same
+    one); this adds what a request may process itself. `process(pk)` runs one event (it claims
+    it first, so an event run elsewhere meanwhile is skipped); the sweep re-dispatches what
+    would otherwise wait forever.
     """
 
     def __init__(self, process: Callable[[int], object], dispatch_due: Callable[[], object]):
-        self._process = process
-        self._dispatch_due = dispatch_due
-        self._reset()
-        os.register_at_fork(after_in_child=self._reset)
-
-    def _reset(self) -> None:
-        # A forked child starts with no thread and no queue (its parent keeps its own).
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._idle = threading.Event()
-        self._idle.set()
-        self._queue: list[int] = []
-        self._thread: threading.Thread | None = None
-        self._next_pass = 0.0
-        self._stopping = False
+        super().__init__(
+            name="webhook-eager-dispatcher",
+            process=process,
+            sweep=dispatch_due,
+            enabled=conf.eager_dispatcher_enabled,
+            interval=lambda: float(conf.dispatch_interval_seconds()),
+        )
 
     def process_bounded(self, event_pks: list[int]) -> int:
         """Process what the request may (bounded), hand the rest to the thread; how many ran.
@@ -163,86 +156,12 @@ class EagerEventDispatcher:
             if done >= limit or time.monotonic() >= deadline:
                 break
             done += 1
-            self._process_one(pk)
+            self.process_one(pk)
         rest = event_pks[done:]
         if rest:
             logger.info("webhook_events_deferred", extra={"processed": done, "deferred": len(rest)})
         self.submit(rest)
         return done
-
-    def submit(self, event_pks: Iterable[int]) -> None:
-        """Queue events for the thread (and start it if needed, so it also re-dispatches)."""
-        if not conf.eager_dispatcher_enabled():
-            return  # left `pending`: `manage.py webhook_dispatch_due` picks them up
-        with self._lock:
-            self._queue.extend(event_pks)
-            if self._queue:
-                self._idle.clear()
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="webhook-eager-dispatcher", daemon=True
-                )
-                self._thread.start()
-        self._wake.set()
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait until the thread has processed every queued event (tests, shutdown hooks)."""
-        return self._idle.wait(timeout)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the thread after its current event (tests, shutdown); `submit` restarts it."""
-        with self._lock:
-            thread, self._stopping = self._thread, True
-        self._wake.set()
-        if thread is not None:
-            thread.join(timeout)
-        with self._lock:
-            self._stopping = False
-
-    def request_pass(self) -> None:
-        """Run a re-dispatch pass now rather than at the next interval (tests, commands)."""
-        self._next_pass = 0.0
-        self.submit(())
-
-    def _process_one(self, pk: int) -> None:
-        try:
-            self._process(pk)
-        except Exception as exc:
-            logger.error(
-                "webhook_event_eager_processing_failed",
-                extra={"event": pk, "error": type(exc).__name__},
-            )
-
-    def _run(self) -> None:
-        while conf.eager_dispatcher_enabled() and not self._stopping:
-            self._wake.wait(timeout=max(0.0, self._next_pass - time.monotonic()))
-            self._wake.clear()
-            try:
-                self._drain()
-                if time.monotonic() >= self._next_pass:
-                    self._next_pass = time.monotonic() + conf.dispatch_interval_seconds()
-                    self._dispatch_due()
-            except Exception as exc:
-                logger.error("webhook_eager_dispatch_failed", extra={"error": type(exc).__name__})
-            finally:
-                # The thread's own connections: closed between passes, never left idle open.
-                connections.close_all()
-        with self._lock:
-            self._thread = None
-
-    def _drain(self) -> None:
-        while True:
-            with self._lock:
-                batch, self._queue = self._queue, []
-                if not batch:
-                    self._idle.set()
-                    return
-            for position, pk in enumerate(batch):
-                if self._stopping:  # stay pending: the next pass of a new thread takes them
-                    with self._lock:
-                        self._queue[:0] = batch[position:]
-                    return
-                self._process_one(pk)
 
 
 def _process_event(event_pk: int) -> None:
@@ -252,7 +171,7 @@ def _process_event(event_pk: int) -> None:
 
 
 def _dispatch_due() -> None:
-    from webhooks.services.processing import webhook_events_dispatch_due
+    from webhooks.queue import webhook_events_dispatch_due
 
     webhook_events_dispatch_due()
 

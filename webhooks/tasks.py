@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from webhooks.services import webhook_event_process, webhook_events_dispatch_due
+from webhooks.queue import webhook_events_dispatch_due
+from webhooks.services import webhook_events_process, webhook_events_prune_batched
 
 
 @shared_task(ignore_result=True)
@@ -18,15 +19,23 @@ def webhook_events_process_task(event_ids: list[int]) -> dict[str, int]:
     and are re-dispatched by `webhook_events_dispatch_due_task`.
     """
     counts: dict[str, int] = {}
-    for event_id in event_ids:
-        status = webhook_event_process(event_pk=int(event_id)).status
-        counts[status] = counts.get(status, 0) + 1
+    # Claimed together (one UPDATE), each event still run in its own transaction.
+    for outcome in webhook_events_process(event_pks=[int(event_id) for event_id in event_ids]):
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
     return counts
 
 
 @shared_task(ignore_result=True)
+def webhook_events_retention_task() -> int:
+    """Apply WEBHOOKS_RETENTION_DAYS (Celery beat): bounded batches, at most 5 minutes a run
+    (the rest waits for the next run). Returns how many events were deleted."""
+    return webhook_events_prune_batched(max_seconds=300).deleted
+
+
+@shared_task(ignore_result=True)
 def webhook_events_dispatch_due_task() -> dict[str, int]:
-    """Re-dispatch due failed, stale pending and stuck processing events (Celery beat)."""
+    """Re-dispatch due failed, stale pending and stuck processing events (Celery beat; routed
+    to the `liaison_dispatch` queue so a processing backlog never delays it)."""
     report = webhook_events_dispatch_due()
     return {
         "due_failed": report.due_failed,

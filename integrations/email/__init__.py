@@ -1,1 +1,1 @@
-"""SendGrid email: `EmailService`, the Django email backend, the `EmailMessage` log."""
+"""SendGrid email: services (`integrations.email.services`), a Django backend, the message log."""

@@ -17,3 +17,6 @@ class EmailConfig(AppConfig):
 
     def ready(self) -> None:
         from integrations.email import checks  # noqa: F401  (registers the system checks)
+        from integrations.email.services import outbox
+
+        outbox.register()  # the outbox action `email.send`

@@ -1,7 +1,7 @@
 """Django email backend: `EMAIL_BACKEND = "integrations.email.backend.SendGridBackend"`.
 
 `send_mail`, `mail_admins`, `EmailMessage` and `EmailMultiAlternatives` (HTML alternative,
-attachments, inline images with Content-ID) go through `SendGridEmailService`, so every one is
+attachments, inline images with Content-ID) go through `email_message_send`, so every one is
 recorded as an `integrations.EmailMessage` and follows the resilient path — or is printed to the
 console when SENDGRID_API_KEY is not set (status `console`: recorded, not sent).
 
@@ -46,7 +46,7 @@ from django.core.mail import EmailMessage as DjangoEmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 
 from integrations.core.exceptions import IntegrationError
-from integrations.email.services import EmailAttachment, SendGridEmailService
+from integrations.email.services import EmailAttachment, email_message_send
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ logger = logging.getLogger(__name__)
 class SendGridBackend(BaseEmailBackend):
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
-        self.service = SendGridEmailService(stream=kwargs.get("stream"))
+        self.stream = kwargs.get("stream")
 
     def send_messages(self, email_messages: Sequence[DjangoEmailMessage]) -> int:
         sent = 0
@@ -62,7 +62,7 @@ class SendGridBackend(BaseEmailBackend):
             if not email.recipients():
                 continue
             try:
-                self.service.send(**message_fields(email))
+                email_message_send(**message_fields(email), stream=self.stream)
             except IntegrationError:
                 if not self.fail_silently:
                     raise
@@ -101,7 +101,7 @@ RESERVED_HEADERS = frozenset(
 
 
 def message_fields(email: DjangoEmailMessage) -> dict[str, Any]:
-    """`SendGridEmailService.send` keyword arguments for a Django message."""
+    """`email_message_send` keyword arguments for a Django message."""
     html = ""
     alternatives = getattr(email, "alternatives", None) or []
     for alternative in alternatives:

@@ -1,8 +1,9 @@
 """System checks of `integrations.email` (settings only; no database, no network).
 
-- `liaison_email.E001` SENDGRID_SEND_MAX_RETRIES is not an integer >= 0.
+- `liaison_email.E001` SENDGRID_PROCESSED_WAIT_SECONDS is not an integer >= 0.
 - `liaison_email.E100` a Liaison app it needs is not installed (it sends through
-  `integrations.outbound` and stores `integrations.core` encrypted fields).
+  `integrations.outbound`, after a state change through `integrations.outbox`, and stores
+  `integrations.core` encrypted fields).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from django.core.checks import CheckMessage, register
 
 from integrations.core.checks import missing_app_errors, number_setting_errors
 
-REQUIRES = ("integrations.core", "integrations.outbound")
+REQUIRES = ("integrations.core", "integrations.outbound", "integrations.outbox")
 
 
 @register()
@@ -28,5 +29,5 @@ def check_dependencies(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
 @register()
 def check_numbers(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     return number_setting_errors(
-        (("SENDGRID_SEND_MAX_RETRIES", int, 0),), check_id="liaison_email.E001"
+        (("SENDGRID_PROCESSED_WAIT_SECONDS", int, 0),), check_id="liaison_email.E001"
     )

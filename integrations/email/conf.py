@@ -9,7 +9,9 @@ from __future__ import annotations
 from django.conf import settings
 
 DEFAULT_SENDGRID_SANDBOX_MODE = False
-DEFAULT_SENDGRID_SEND_MAX_RETRIES = 5
+# SendGrid posts its events in batches within about a minute; five minutes leaves room for a
+# slow batch and for our own event backlog.
+DEFAULT_SENDGRID_PROCESSED_WAIT_SECONDS = 300
 # Django's own default for DEFAULT_FROM_EMAIL, used when a host sets it empty.
 DJANGO_DEFAULT_FROM_EMAIL = "webmaster@localhost"
 
@@ -18,7 +20,7 @@ DEFAULTS: dict[str, object] = {
     # No key: messages are recorded and printed to the console; nothing leaves the machine.
     "SENDGRID_API_KEY": "",
     "SENDGRID_SANDBOX_MODE": DEFAULT_SENDGRID_SANDBOX_MODE,
-    "SENDGRID_SEND_MAX_RETRIES": DEFAULT_SENDGRID_SEND_MAX_RETRIES,
+    "SENDGRID_PROCESSED_WAIT_SECONDS": DEFAULT_SENDGRID_PROCESSED_WAIT_SECONDS,
 }
 
 
@@ -35,6 +37,10 @@ def default_from_email() -> str:
     return str(getattr(settings, "DEFAULT_FROM_EMAIL", "") or DJANGO_DEFAULT_FROM_EMAIL)
 
 
-def send_task_max_retries() -> int:
-    """Celery retries of a queued message whose send failed transiently."""
-    return int(getattr(settings, "SENDGRID_SEND_MAX_RETRIES", DEFAULT_SENDGRID_SEND_MAX_RETRIES))
+def processed_wait_seconds() -> int:
+    """How long a send with no recorded outcome waits for SendGrid's `processed` event before
+    the outbox sends it again (a duplicate if SendGrid had it and its event is later still)."""
+    value = getattr(
+        settings, "SENDGRID_PROCESSED_WAIT_SECONDS", DEFAULT_SENDGRID_PROCESSED_WAIT_SECONDS
+    )
+    return int(value)

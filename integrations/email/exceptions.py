@@ -13,3 +13,7 @@ class EmailError(IntegrationError):
 
 class EmailNotSendable(EmailError):
     """The message cannot be sent as composed (e.g. no recipient, no content)."""
+
+
+class EmailAlreadyAccepted(EmailError):
+    """SendGrid accepted the message (or may have): resending would mail it twice."""

@@ -8,6 +8,8 @@ from django.db import models
 class EmailMessage(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued"
+        # The POST to SendGrid started and no outcome is recorded yet (see services.send).
+        SENDING = "sending"
         SENT = "sent"
         DEFERRED = "deferred"
         DELIVERED = "delivered"
@@ -49,6 +51,9 @@ class EmailMessage(models.Model):
     purpose_key = models.CharField(max_length=255, unique=True, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When the latest POST to SendGrid started: the outbox waits for SendGrid's `processed`
+    # event from here before it sends a message left `sending` again.
+    send_started_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

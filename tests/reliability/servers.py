@@ -199,6 +199,7 @@ def start_logged_worker(
     log: Path,
     timeout: float = 30.0,
     wait: bool = True,
+    concurrency: int = 1,
 ) -> subprocess.Popen[bytes]:
     """A Celery worker (one child process) whose output goes to `log`; waits for a ping.
 
@@ -219,7 +220,9 @@ def start_logged_worker(
                 "config",
                 "worker",
                 "--loglevel=WARNING",
-                "--concurrency=1",
+                f"--concurrency={concurrency}",
+                # Both queues, as a worker started without -Q does (named here to be explicit).
+                "--queues=celery,liaison_dispatch",
                 "--without-gossip",
                 "--without-mingle",
                 f"--hostname={hostname}",
@@ -239,6 +242,37 @@ def start_logged_worker(
             return proc
     stop_process(proc)
     raise RuntimeError(f"celery worker did not answer a ping within {timeout}s; see {log}")
+
+
+def start_beat(env: Mapping[str, str], *, log: Path, schedule: Path) -> subprocess.Popen[bytes]:
+    """Celery beat with the project's schedule (its intervals come from `env`)."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "beat",
+                "--loglevel=WARNING",
+                f"--schedule={schedule}",
+            ],
+            cwd=REPO_ROOT,
+            env=dict(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def kill_one_web_worker(server: WebServer) -> int:
+    """SIGKILL one gunicorn worker (the master starts another); its pid, 0 if none."""
+    workers = child_pids(server.proc.pid)
+    if not workers:
+        return 0
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(workers[0], signal.SIGKILL)
+    return workers[0]
 
 
 def child_pids(pid: int) -> list[int]:
@@ -316,8 +350,30 @@ class ThrowawayRedis:
             self.proc.kill()
             self.proc.wait(timeout=10)
 
+    def freeze(self) -> None:
+        """SIGSTOP: a hung server. Connections stay open (and new ones are accepted by the
+        kernel) but nothing is answered."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+
+    def pause_clients(self, seconds: float) -> None:
+        """`CLIENT PAUSE <ms> ALL`: every client blocks for `seconds` (a broker pause), and
+        nothing queued is lost."""
+        import redis
+
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1)
+        try:
+            client.execute_command("CLIENT", "PAUSE", int(seconds * 1000), "ALL")
+        finally:
+            client.close()
+
     def stop(self) -> None:
         if self.proc is not None:
+            self.thaw()  # a stopped process ignores SIGTERM until continued
             stop_process(self.proc)
 
 
@@ -343,6 +399,9 @@ class ThrowawayPostgres:
 
     port: int = field(default_factory=free_port)
     directory: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="liaison-pg-")))
+    # `synchronous_commit=off` acknowledges a commit before its WAL is written: an immediate
+    # stop then loses the last commits, which a test of acknowledged work must not allow.
+    durable_commits: bool = False
 
     @property
     def data(self) -> Path:
@@ -380,7 +439,8 @@ class ThrowawayPostgres:
     def start(self) -> None:
         options = (
             f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            "-c fsync=off -c full_page_writes=off"
+            f" -c synchronous_commit={'on' if self.durable_commits else 'off'}"
         )
         self._run(
             _pg_binary("pg_ctl"),

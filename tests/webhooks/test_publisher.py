@@ -14,7 +14,7 @@ from django.db import connection
 from django.test import override_settings
 
 from tests.conftest import _database_url_for
-from tests.webhooks.factories import make_endpoint, signed_stripe_headers, stripe_body
+from tests.webhooks.factories import make_endpoint, make_event, signed_stripe_headers, stripe_body
 from webhooks import publisher as publisher_module
 from webhooks.models import WebhookEvent
 from webhooks.publisher import BackgroundEventPublisher
@@ -164,3 +164,88 @@ def test_a_delivery_is_processed_by_a_real_worker_through_the_publisher(
         time.sleep(0.2)
     assert list(WebhookEvent.objects.values_list("status", "attempts")) == [("ignored", 1)] * 5
     assert _database_url_for(connection.settings_dict["NAME"])  # the worker's database
+
+
+# --- webhooks.queue: published_at and the dispatcher's in-flight rule ------------------------
+
+
+def _published_batches(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    from webhooks.tasks import webhook_events_process_task
+
+    sent: list[list[int]] = []
+    monkeypatch.setattr(webhook_events_process_task, "delay", lambda pks: sent.append(list(pks)))
+    return sent
+
+
+@pytest.mark.django_db
+def test_publishing_records_when_each_event_was_published(monkeypatch):
+    from webhooks.queue import webhook_events_publish
+
+    sent = _published_batches(monkeypatch)
+    endpoint = make_endpoint()
+    events = [make_event(endpoint=endpoint) for _ in range(3)]
+    webhook_events_publish([e.pk for e in events[:2]])
+    assert sent == [[events[0].pk, events[1].pk]]
+    published = dict(WebhookEvent.objects.values_list("pk", "published_at"))
+    assert published[events[0].pk] is not None
+    assert published[events[1].pk] is not None
+    assert published[events[2].pk] is None
+
+
+@pytest.mark.django_db
+def test_the_dispatcher_does_not_republish_events_whose_message_is_in_flight(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    sent = _published_batches(monkeypatch)
+    endpoint = make_endpoint()
+    old = timezone.now() - timedelta(hours=1)
+    grace = 300
+    in_flight = make_event(
+        endpoint=endpoint, received_at=old, next_attempt_at=old, published_at=timezone.now()
+    )
+    lost = make_event(
+        endpoint=endpoint,
+        received_at=old,
+        next_attempt_at=old,
+        published_at=timezone.now() - timedelta(seconds=grace + 1),
+    )
+    never = make_event(endpoint=endpoint, received_at=old, next_attempt_at=old)
+    # Published, then its worker died: the retry became due after that publish.
+    failed_since = make_event(
+        endpoint=endpoint,
+        status=Status.FAILED,
+        next_attempt_at=timezone.now() - timedelta(seconds=1),
+        published_at=timezone.now() - timedelta(seconds=5),
+    )
+    retry_in_flight = make_event(
+        endpoint=endpoint, status=Status.FAILED, next_attempt_at=old, published_at=timezone.now()
+    )
+    with override_settings(WEBHOOKS_PENDING_GRACE_SECONDS=grace):
+        with django_capture_on_commit_callbacks(execute=True):
+            first = webhook_events_dispatch_due()
+        with django_capture_on_commit_callbacks(execute=True):
+            second = webhook_events_dispatch_due()
+    assert {pk for batch in sent for pk in batch} == {lost.pk, never.pk, failed_since.pk}
+    assert in_flight.pk not in sent[0]
+    assert retry_in_flight.pk not in sent[0]
+    assert (first.stale_pending, first.due_failed) == (2, 1)
+    assert second.enqueued == 0  # just published: not again within the grace period
+    assert len(sent) == 1
+
+
+@pytest.mark.django_db
+def test_the_hot_path_publisher_does_not_update_the_rows_it_just_inserted(monkeypatch):
+    """Ingestion writes each event once: the first publish is not recorded (a fresh event is
+    not due for re-dispatch before the grace period anyway)."""
+    from webhooks.publisher import _publish_batch
+
+    sent = _published_batches(monkeypatch)
+    events = [make_event(endpoint=make_endpoint()) for _ in range(2)]
+    _publish_batch([e.pk for e in events])
+
+    assert sent == [[e.pk for e in events]]
+    assert set(WebhookEvent.objects.values_list("published_at", flat=True)) == {None}

@@ -5,6 +5,12 @@ One stored webhook event per element of SendGrid's batch; each is matched to its
 per `sg_event_id`. Status only moves forward (a late `processed` never overwrites
 `delivered`); every event lands in the message's timeline.
 
+An event for a message still `sending` (its worker died after SendGrid accepted it, or the
+database failed before the 202 was recorded) is matched by the `liaison_message_id` custom
+argument and confirms the send: the message becomes sent and its outbox row done, so the
+outbox relay, which waits `SENDGRID_PROCESSED_WAIT_SECONDS` for exactly this, never sends it
+again (`integrations.email.services.events`).
+
 Event reference: https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/event
 """
 

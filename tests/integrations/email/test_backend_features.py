@@ -16,7 +16,7 @@ from django.test import override_settings
 
 from integrations.email.backend import SendGridBackend
 from integrations.email.models import EmailMessage
-from integrations.email.services import SendGridEmailService
+from integrations.email.services import email_message_resend
 
 pytestmark = pytest.mark.django_db
 
@@ -151,7 +151,7 @@ def test_resend_keeps_headers_and_every_reply_to():
         headers={"X-Order": "ORD-9"},
     ).send()
     responses.replace(responses.POST, SEND_URL, status=202, headers={"X-Message-Id": "second"})
-    SendGridEmailService().resend(EmailMessage.objects.get())
+    email_message_resend(message=EmailMessage.objects.get(), force=True)
     body = sent_body(1)
     assert body["headers"] == {"X-Order": "ORD-9"}
     assert body["reply_to_list"] == [{"email": "x@example.com"}, {"email": "y@example.com"}]

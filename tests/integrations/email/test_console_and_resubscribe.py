@@ -14,7 +14,7 @@ from django.core import mail
 from django.test import override_settings
 
 from integrations.email.models import EmailMessage
-from integrations.email.services import SendGridEmailService, email_event_apply
+from integrations.email.services import email_event_apply, email_message_send
 from integrations.email.signals import email_status_changed
 from tests.webhooks.factories import make_endpoint
 from tests.webhooks.handlers.factories import sendgrid_event
@@ -71,8 +71,8 @@ def received() -> Iterator[list[dict[str, Any]]]:
 
 def test_a_console_only_message_is_recorded_as_console_not_sent():
     with override_settings(SENDGRID_API_KEY=""):
-        message = SendGridEmailService(stream=io.StringIO()).send(
-            to="a@example.com", subject="s", text="t"
+        message = email_message_send(
+            stream=io.StringIO(), to="a@example.com", subject="s", text="t"
         )
     message.refresh_from_db()
     assert message.status == EmailMessage.Status.CONSOLE
@@ -92,8 +92,8 @@ def test_the_django_backend_without_a_key_records_console(capsys):
 
 def test_a_sendgrid_event_cannot_make_a_console_message_sent(received):
     with override_settings(SENDGRID_API_KEY=""):
-        message = SendGridEmailService(stream=io.StringIO()).send(
-            to="a@example.com", subject="s", text="t"
+        message = email_message_send(
+            stream=io.StringIO(), to="a@example.com", subject="s", text="t"
         )
     email_event_apply({**sg_event("delivered", 1700000000), "liaison_message_id": message.pk})
     message.refresh_from_db()

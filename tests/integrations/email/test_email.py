@@ -1,4 +1,4 @@
-"""EmailService, the Django backend and send_test_email against `responses` on
+"""Email services, the Django backend and send_test_email against `responses` on
 https://api.sendgrid.com, and the console path without a key."""
 
 from __future__ import annotations
@@ -17,7 +17,12 @@ from django.test import override_settings
 from integrations.core.exceptions import ClientError
 from integrations.email.backend import SendGridBackend
 from integrations.email.models import EmailMessage
-from integrations.email.services import EmailAttachment, SendGridEmailService
+from integrations.email.services import (
+    EmailAttachment,
+    email_message_enqueue,
+    email_message_resend,
+    email_message_send,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +43,7 @@ def accepted(message_id="W86EgYT6SQKk0lRflfLRsA"):
 @responses.activate
 def test_send_builds_the_v3_body_and_records_the_message_id(sendgrid_key):
     accepted()
-    message = SendGridEmailService().send(
+    message = email_message_send(
         to=["a@example.com"],
         cc=["c@example.com"],
         subject="Hi",
@@ -72,7 +77,7 @@ def test_send_builds_the_v3_body_and_records_the_message_id(sendgrid_key):
 @responses.activate
 def test_send_template_sends_template_id_and_dynamic_data(sendgrid_key):
     accepted()
-    SendGridEmailService().send_template(
+    email_message_send(
         to="a@example.com", template_id="d-0123456789abcdef", data={"name": "Jenny", "total": 20}
     )
     body = json.loads(responses.calls[0].request.body)
@@ -85,7 +90,7 @@ def test_send_template_sends_template_id_and_dynamic_data(sendgrid_key):
 def test_sandbox_mode_is_sent_in_mail_settings(sendgrid_key):
     responses.post(SEND_URL, status=200, body="")
     with override_settings(SENDGRID_SANDBOX_MODE=True):
-        message = SendGridEmailService().send(to="a@example.com", subject="s", text="t")
+        message = email_message_send(to="a@example.com", subject="s", text="t")
     body = json.loads(responses.calls[0].request.body)
     assert body["mail_settings"] == {"sandbox_mode": {"enable": True}}
     assert message.transport == EmailMessage.Transport.SANDBOX
@@ -107,7 +112,7 @@ def test_rejected_send_is_recorded_with_sendgrids_reason(sendgrid_key):
         },
     )
     with pytest.raises(ClientError):
-        SendGridEmailService().send(to="a@example.com", subject="s", text="t")
+        email_message_send(to="a@example.com", subject="s", text="t")
     message = EmailMessage.objects.get()
     assert message.status == EmailMessage.Status.FAILED
     assert "verified Sender Identity" in message.last_error
@@ -116,8 +121,8 @@ def test_rejected_send_is_recorded_with_sendgrids_reason(sendgrid_key):
 def test_without_a_key_the_message_is_printed_and_recorded():
     stream = io.StringIO()
     with override_settings(SENDGRID_API_KEY="", DEBUG=True):  # content only with DEBUG=1
-        message = SendGridEmailService(stream=stream).send(
-            to="a@example.com", subject="Console", text="body text"
+        message = email_message_send(
+            stream=stream, to="a@example.com", subject="Console", text="body text"
         )
     output = stream.getvalue()
     assert "nothing left this machine" in output
@@ -177,10 +182,11 @@ def test_backend_fail_silently_swallows_transport_errors(sendgrid_key):
 
 
 def test_enqueue_with_a_purpose_key_records_and_sends_once(django_capture_on_commit_callbacks):
-    service = SendGridEmailService(stream=io.StringIO())
     with override_settings(SENDGRID_API_KEY=""), django_capture_on_commit_callbacks(execute=True):
-        first, created = service.enqueue(purpose_key="test:1", to=["a@example.com"], subject="s")
-        again, created_again = service.enqueue(
+        first, created = email_message_enqueue(
+            purpose_key="test:1", to=["a@example.com"], subject="s"
+        )
+        again, created_again = email_message_enqueue(
             purpose_key="test:1", to=["a@example.com"], subject="s"
         )
     assert (created, created_again) == (True, False)
@@ -193,9 +199,9 @@ def test_enqueue_with_a_purpose_key_records_and_sends_once(django_capture_on_com
 @responses.activate
 def test_resend_creates_a_new_message(sendgrid_key):
     accepted("first")
-    original = SendGridEmailService().send(to="a@example.com", subject="s", text="t")
+    original = email_message_send(to="a@example.com", subject="s", text="t")
     responses.replace(responses.POST, SEND_URL, status=202, headers={"X-Message-Id": "second"})
-    copy = SendGridEmailService().resend(original)
+    copy = email_message_resend(message=original, force=True)
     assert copy.pk != original.pk
     assert copy.sg_message_id == "second"
     assert json.loads(responses.calls[1].request.body)["content"][0]["value"] == "t"

@@ -12,7 +12,7 @@ import pytest
 
 from integrations.email.models import EmailMessage
 from integrations.email.services import email_event_apply
-from integrations.email.signals import email_status_changed
+from integrations.email.signals import email_event_received, email_status_changed
 from tests.webhooks.factories import make_endpoint
 from tests.webhooks.handlers.factories import sendgrid_event
 from webhooks.services import webhook_event_process
@@ -133,3 +133,46 @@ def test_a_receiver_that_raises_fails_the_webhook_event_and_keeps_the_old_status
     message.refresh_from_db()
     assert message.status == "queued"
     assert message.timeline == []
+
+
+@pytest.fixture
+def tracked() -> Iterator[list[dict[str, Any]]]:
+    got: list[dict[str, Any]] = []
+
+    def receiver(sender: Any, **kwargs: Any) -> None:
+        kwargs.pop("signal")
+        got.append(kwargs)
+
+    email_event_received.connect(receiver, weak=False)
+    yield got
+    email_event_received.disconnect(receiver)
+
+
+def test_every_tracking_event_is_reported_even_when_the_status_stays(message, tracked):
+    """A second click, an open after a click and a late `deferred` move no status but are
+    still tracking events a host wants (anymail's tracking signal)."""
+    email_event_apply(sg_event("delivered", timestamp=1700000010))
+    email_event_apply(sg_event("click", timestamp=1700000100, url="https://example.com/a"))
+    email_event_apply(sg_event("click", timestamp=1700000200, url="https://example.com/b"))
+    email_event_apply(sg_event("open", timestamp=1700000300))
+    email_event_apply(sg_event("deferred", timestamp=1700000400, attempt="1"))
+
+    assert [(t["event"], t["status"], t["url"]) for t in tracked] == [
+        ("delivered", "delivered", None),
+        ("clicked", "clicked", "https://example.com/a"),
+        ("clicked", "clicked", "https://example.com/b"),
+        ("opened", "clicked", None),
+        ("deferred", "clicked", None),
+    ]
+    assert all(t["message"].pk == message.pk for t in tracked)
+    message.refresh_from_db()
+    assert "https://example.com" not in str(message.timeline)  # the URL is not stored
+
+
+def test_a_duplicate_or_unmatched_tracking_event_is_not_reported(message, tracked):
+    opened = sg_event("open", sg_event_id="b3Blbi0xMjM0NQ")
+    email_event_apply(opened)
+    email_event_apply(opened)
+    email_event_apply({**sg_event("open"), "sg_message_id": "unknown.filter-1"})
+
+    assert [t["event"] for t in tracked] == ["opened"]

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from integrations.core.exceptions import IntegrationError
-from integrations.email.services import SendGridEmailService
+from integrations.email.services import email_message_send
 
 
 class Command(BaseCommand):
@@ -18,16 +18,17 @@ class Command(BaseCommand):
         parser.add_argument("--template", default="", help="SendGrid dynamic template id (d-…)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        service = SendGridEmailService(stream=self.stdout)
         try:
             if options["template"]:
-                message = service.send_template(
+                message = email_message_send(
                     to=options["to"],
                     template_id=options["template"],
                     data={"test": True, "source": "manage.py send_test_email"},
+                    stream=self.stdout,
                 )
             else:
-                message = service.send(
+                message = email_message_send(
+                    stream=self.stdout,
                     to=options["to"],
                     subject="Liaison test email",
                     text="This is a test email from Liaison (manage.py send_test_email).",
