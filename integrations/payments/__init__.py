@@ -1,1 +1,1 @@
-"""Stripe payments: `PaymentService` on the official SDK, synced Customer/Payment/Subscription."""
+"""Stripe payments: services on the official SDK, and Stripe objects synced from webhooks."""

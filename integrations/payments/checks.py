@@ -3,6 +3,7 @@
 - `liaison_payments.E001` STRIPE_API_VERSION is set but empty (or not a string).
 - `liaison_payments.E002` STRIPE_MAX_NETWORK_RETRIES / STRIPE_*_TIMEOUT is not a number in
   range.
+- `liaison_payments.E003` STRIPE_CUSTOMER_USER_MATCH is not "metadata", "email" or "none".
 - `liaison_payments.E100` a Liaison app it needs is not installed (Stripe calls go through
   `integrations.outbound`; the payment webhooks send their emails with `integrations.email`).
 """
@@ -54,3 +55,19 @@ def check_numbers(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
         ),
         check_id="liaison_payments.E002",
     )
+
+
+@register()
+def check_customer_user_match(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    value = getattr(settings, "STRIPE_CUSTOMER_USER_MATCH", conf.DEFAULT_STRIPE_CUSTOMER_USER_MATCH)
+    if isinstance(value, str) and value.strip().lower() in conf.CUSTOMER_USER_MATCHES:
+        return []
+    return [
+        Error(
+            f"STRIPE_CUSTOMER_USER_MATCH must be one of {', '.join(conf.CUSTOMER_USER_MATCHES)}; "
+            f"it is {value!r}.",
+            hint="metadata: the user's id in the customer's metadata; email: the user with the "
+            "customer's email; none: link customers to users yourself.",
+            id="liaison_payments.E003",
+        )
+    ]

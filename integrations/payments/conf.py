@@ -15,6 +15,12 @@ DEFAULT_STRIPE_CONNECT_TIMEOUT = 5.0
 DEFAULT_STRIPE_READ_TIMEOUT = 30.0
 DEFAULT_STRIPE_API_BASE = "https://api.stripe.com"
 DEFAULT_PAYMENTS_SEND_EMAILS = True
+# How a synced Stripe Customer finds the host's user: "metadata" (the user's primary key in
+# `metadata[STRIPE_CUSTOMER_USER_METADATA_KEY]`, written by `customer_create`), "email" (the
+# one user whose email matches, case-insensitively) or "none".
+DEFAULT_STRIPE_CUSTOMER_USER_MATCH = "metadata"
+DEFAULT_STRIPE_CUSTOMER_USER_METADATA_KEY = "liaison_user_id"
+CUSTOMER_USER_MATCHES = ("metadata", "email", "none")
 
 # Every setting this app reads, with its default (the README's table is checked against it).
 DEFAULTS: dict[str, object] = {
@@ -26,6 +32,8 @@ DEFAULTS: dict[str, object] = {
     "STRIPE_READ_TIMEOUT": DEFAULT_STRIPE_READ_TIMEOUT,
     "STRIPE_API_BASE": DEFAULT_STRIPE_API_BASE,
     "PAYMENTS_SEND_EMAILS": DEFAULT_PAYMENTS_SEND_EMAILS,
+    "STRIPE_CUSTOMER_USER_MATCH": DEFAULT_STRIPE_CUSTOMER_USER_MATCH,
+    "STRIPE_CUSTOMER_USER_METADATA_KEY": DEFAULT_STRIPE_CUSTOMER_USER_METADATA_KEY,
 }
 
 
@@ -59,3 +67,16 @@ def stripe_api_base() -> str:
 def payment_emails_enabled() -> bool:
     """Send the customer a confirmation / failure email from the payment webhooks."""
     return bool(getattr(settings, "PAYMENTS_SEND_EMAILS", DEFAULT_PAYMENTS_SEND_EMAILS))
+
+
+def stripe_customer_user_match() -> str:
+    """ "metadata", "email" or "none" (validated by system check `liaison_payments.E003`)."""
+    value = getattr(settings, "STRIPE_CUSTOMER_USER_MATCH", DEFAULT_STRIPE_CUSTOMER_USER_MATCH)
+    return str(value or DEFAULT_STRIPE_CUSTOMER_USER_MATCH).strip().lower()
+
+
+def stripe_customer_user_metadata_key() -> str:
+    value = getattr(
+        settings, "STRIPE_CUSTOMER_USER_METADATA_KEY", DEFAULT_STRIPE_CUSTOMER_USER_METADATA_KEY
+    )
+    return str(value or DEFAULT_STRIPE_CUSTOMER_USER_METADATA_KEY)

@@ -1,4 +1,4 @@
-"""PaymentService against `responses` on https://api.stripe.com, through the real SDK."""
+"""The payments services against `responses` on https://api.stripe.com, through the real SDK."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import stripe
 from django.test import override_settings
 
 from integrations.core.exceptions import RateLimitExceeded
+from integrations.payments import services
 from integrations.payments.exceptions import (
     PaymentDeclined,
     PaymentGatewayError,
@@ -17,7 +18,7 @@ from integrations.payments.exceptions import (
     StripeConfigurationError,
 )
 from integrations.payments.models import Payment, StripeSyncCursor
-from integrations.payments.services import PaymentService, stripe_resource_sync
+from integrations.payments.services import stripe_resource_sync
 
 pytestmark = pytest.mark.django_db
 
@@ -66,14 +67,14 @@ def form(call):
 
 def test_no_key_fails_with_a_clear_configuration_error():
     with override_settings(STRIPE_SECRET_KEY=""), pytest.raises(StripeConfigurationError) as info:
-        PaymentService().payment_intent_create(amount=100, currency="usd", order_reference="O1")
+        services.payment_intent_create(amount=100, currency="usd", order_reference="O1")
     assert "STRIPE_SECRET_KEY not set" in str(info.value)
 
 
 @responses.activate
 def test_create_payment_intent_sends_amount_metadata_and_a_stable_idempotency_key():
     responses.post(f"{API}/v1/payment_intents", json=intent())
-    service = PaymentService()
+    service = services
     payment, secret = service.payment_intent_create(
         amount=2000, currency="USD", order_reference="ORD-9", customer="cus_NffrFeUfNV2Hib"
     )
@@ -103,7 +104,7 @@ def test_caller_supplied_idempotency_key_is_used_and_sdk_retries_with_it():
         f"{API}/v1/payment_intents", **stripe_error(500, {"type": "api_error"}, should_retry="true")
     )
     responses.post(f"{API}/v1/payment_intents", json=intent())
-    PaymentService().payment_intent_create(
+    services.payment_intent_create(
         amount=2000, currency="usd", order_reference="ORD-9", idem_key="checkout-42"
     )
     assert len(responses.calls) == 2
@@ -125,7 +126,7 @@ def test_refund_partial_sends_amount_and_key_and_records_it():
             "status": "succeeded",
         },
     )
-    updated = PaymentService().refund_create(payment=payment, amount=500)
+    updated = services.refund_create(payment=payment, amount=500)
     call = responses.calls[0]
     assert form(call) == {"payment_intent": ["pi_1"], "amount": ["500"]}
     assert call.request.headers["Idempotency-Key"].startswith("liaison-refund-")
@@ -200,7 +201,7 @@ def test_refund_partial_sends_amount_and_key_and_records_it():
 def test_stripe_errors_are_mapped_once(status, error, expected):
     responses.post(f"{API}/v1/payment_intents", **stripe_error(status, error))
     with pytest.raises(expected) as info:
-        PaymentService().payment_intent_create(amount=2000, currency="usd", order_reference="O")
+        services.payment_intent_create(amount=2000, currency="usd", order_reference="O")
     exc = info.value
     assert isinstance(exc.__cause__, stripe.StripeError)
     if expected is PaymentDeclined:
@@ -248,7 +249,7 @@ def test_subscription_create_expands_the_confirmation_secret():
             },
         },
     )
-    start = PaymentService().subscription_create(customer="cus_1", price_id="price_1")
+    start = services.subscription_create(customer="cus_1", price_id="price_1")
     body = form(responses.calls[0])
     assert body["payment_behavior"] == ["default_incomplete"]
     assert body["expand[0]"] == ["latest_invoice.confirmation_secret"]
@@ -273,10 +274,13 @@ def test_cancel_at_period_end_updates_instead_of_deleting():
         f"{API}/v1/subscriptions/sub_1",
         json={**sub, "status": "canceled", "cancel_at_period_end": False},
     )
-    service = PaymentService()
-    assert service.subscription_cancel("sub_1", at_period_end=True).cancel_at_period_end is True
+    service = services
+    assert (
+        service.subscription_cancel(subscription="sub_1", at_period_end=True).cancel_at_period_end
+        is True
+    )
     assert form(responses.calls[0]) == {"cancel_at_period_end": ["true"]}
-    assert service.subscription_cancel("sub_1").status == "canceled"
+    assert service.subscription_cancel(subscription="sub_1").status == "canceled"
     assert responses.calls[1].request.method == "DELETE"
 
 

@@ -16,7 +16,7 @@ from django.dispatch import Signal
 from django.test import override_settings
 
 from integrations.payments.models import Payment, Subscription
-from integrations.payments.services import PaymentService
+from integrations.payments.services import refund_create
 from integrations.payments.signals import (
     payment_failed,
     payment_refunded,
@@ -177,7 +177,7 @@ def test_a_refund_made_through_the_service_is_sent_once_with_no_event_type(
         json={"id": "re_1", "object": "refund", "amount": 500, "payment_intent": PI},
     )
     with override_settings(STRIPE_SECRET_KEY="sk_test_" + "x" * 24):
-        PaymentService().refund_create(payment=payment, amount=500)
+        refund_create(payment=payment, amount=500)
     # Stripe's charge.refunded then reports the amount already recorded.
     process(stripe_event(stripe_fixture("charge.refunded"), endpoint=endpoint))
 

@@ -13,7 +13,7 @@ from tests.webhooks.handlers.factories import stripe_event, stripe_fixture
 from webhooks.handlers import handlers_for
 from webhooks.handlers.stripe import (
     charge_refunded,
-    invoice_outcome,
+    invoice_changed,
     payment_intent_changed,
     subscription_changed,
 )
@@ -225,8 +225,8 @@ def test_invoice_events_record_the_latest_outcome_on_the_subscription(endpoint):
     failed = stripe_event(payload, endpoint=endpoint)
     payload["type"] = "invoice.paid"
     paid = stripe_event(payload, endpoint=endpoint, created=payload["created"] + 50, status="paid")
-    invoice_outcome(paid)
-    invoice_outcome(failed)  # older: must not overwrite "paid"
+    invoice_changed(paid)
+    invoice_changed(failed)  # older: must not overwrite "paid"
     sub = Subscription.objects.get(stripe_id="sub_1NG8Du2eZvKYlo2CHn3n0aTj")
     assert sub.latest_invoice_status == "paid"
     assert sub.latest_invoice_id == "in_1NG8Du2eZvKYlo2CaW0YtWhz"
@@ -235,6 +235,6 @@ def test_invoice_events_record_the_latest_outcome_on_the_subscription(endpoint):
 def test_legacy_invoice_shape_with_top_level_subscription(endpoint):
     payload = stripe_fixture("invoice.payment_failed")
     del payload["data"]["object"]["parent"]
-    invoice_outcome(stripe_event(payload, endpoint=endpoint, subscription="sub_legacy_1"))
+    invoice_changed(stripe_event(payload, endpoint=endpoint, subscription="sub_legacy_1"))
     assert Subscription.objects.get().stripe_id == "sub_legacy_1"
     assert Subscription.objects.get().latest_invoice_status == "payment_failed"

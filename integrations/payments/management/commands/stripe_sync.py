@@ -11,11 +11,17 @@ from integrations.payments.services import SYNC_RESOURCES, stripe_resource_sync
 
 
 class Command(BaseCommand):
-    help = "Copy customers, payments and/or subscriptions from Stripe into the local models."
+    help = (
+        "Copy Stripe objects (products, prices, customers, subscriptions, invoices, payments, "
+        "checkout_sessions, disputes) from Stripe's list API into the local models."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "resources", nargs="*", choices=[*SYNC_RESOURCES, []], help="default: all three"
+            "resources",
+            nargs="*",
+            choices=[*SYNC_RESOURCES, []],
+            help="default: all, in dependency order",
         )
         parser.add_argument("--restart", action="store_true", help="ignore the saved cursor")
         parser.add_argument("--page-size", type=int, default=100)
