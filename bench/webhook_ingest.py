@@ -52,8 +52,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=18210, help="Liaison's port; bare is +1")
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--database", default="liaison_bench")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379", help="cache on /6, broker /7")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379")
+    parser.add_argument("--cache-db", type=int, default=6, help="Redis DB of the cache (6)")
+    parser.add_argument("--broker-db", type=int, default=7, help="Redis DB of the broker (7)")
     parser.add_argument("--max-rate", type=int, default=3000, help="req/s to pre-sign for")
+    parser.add_argument(
+        "--without-counters",
+        action="store_true",
+        help="disable the event log's counting triggers (to measure what they cost)",
+    )
     return parser.parse_args()
 
 
@@ -164,9 +171,9 @@ def main() -> int:
             "CREATE TABLE bare_event (id bigserial PRIMARY KEY, body bytea NOT NULL, "
             "received_at timestamptz NOT NULL DEFAULT now())"
         )
-    broker = redis.Redis.from_url(f"{args.redis}/7")
+    broker = redis.Redis.from_url(f"{args.redis}/{args.broker_db}")
     broker.flushdb()
-    redis.Redis.from_url(f"{args.redis}/6").flushdb()
+    redis.Redis.from_url(f"{args.redis}/{args.cache_db}").flushdb()
 
     env = {
         **os.environ,
@@ -178,8 +185,8 @@ def main() -> int:
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "0",
         "DATABASE_URL": database_url,
-        "REDIS_URL": f"{args.redis}/6",
-        "CELERY_BROKER_URL": f"{args.redis}/7",
+        "REDIS_URL": f"{args.redis}/{args.cache_db}",
+        "CELERY_BROKER_URL": f"{args.redis}/{args.broker_db}",
         "LOG_LEVEL": "WARNING",
         "BARE_STRIPE_SECRET": secret,
     }
@@ -205,6 +212,9 @@ def main() -> int:
         timeout=60,
         capture_output=True,
     )
+    if args.without_counters:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("ALTER TABLE liaison_webhooks_webhookevent DISABLE TRIGGER USER")
     gunicorn = [GUNICORN, f"--workers={args.workers}", "--worker-class=sync", "--log-level=warning"]
     procs = {
         "liaison": subprocess.Popen(

@@ -31,6 +31,7 @@ from integrations.core.admin_actions import (
     has_model_permission,
 )
 from webhooks import conf
+from webhooks.event_admin import EventLogListMixin
 from webhooks.exceptions import WebhookConfigurationError, WebhookError
 from webhooks.models import (
     VerificationFailure,
@@ -88,6 +89,7 @@ class WebhookEndpointForm(forms.ModelForm):
             "options",
             "public_key",
             "duplicate_body_window_hours",
+            "retention_days",
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -167,6 +169,7 @@ class WebhookEndpointAdmin(GuardedActionsMixin, admin.ModelAdmin):
                     "options",
                     "public_key",
                     "duplicate_body_window_hours",
+                    "retention_days",
                 ]
             },
         ),
@@ -272,10 +275,11 @@ class WebhookEndpointAdmin(GuardedActionsMixin, admin.ModelAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(GuardedActionsMixin, admin.ModelAdmin):
+class WebhookEventAdmin(EventLogListMixin, GuardedActionsMixin, admin.ModelAdmin):
     list_display = [
         "event_id",
         "event_type",
+        "subject",
         "endpoint",
         "provider_name",
         "status",
@@ -283,15 +287,14 @@ class WebhookEventAdmin(GuardedActionsMixin, admin.ModelAdmin):
         "received_at",
         "next_attempt_at",
     ]
-    list_filter = ["status", "endpoint", "endpoint__provider", "event_type"]
+    # Filters, search and pagination: `webhooks.event_admin` (nothing counts or scans the log).
     list_select_related = ["endpoint"]
-    date_hierarchy = "received_at"
-    search_fields = ["=event_id"]
-    actions = ["replay", "mark_ignored"]
+    actions = ["replay", "mark_ignored", "confirm_sns_subscription"]
     _EVENT_FIELDS = [
         "endpoint",
         "event_id",
         "event_type",
+        "subject",
         "status",
         "attempts",
         "received_at",
@@ -378,6 +381,47 @@ class WebhookEventAdmin(GuardedActionsMixin, admin.ModelAdmin):
             rows=list(queryset),
             perform=perform,
             done="{count} event(s) marked ignored.",
+        )
+
+    @admin.action(description="Confirm SNS subscription (AWS SNS)", permissions=["replay"])
+    def confirm_sns_subscription(
+        self, request: HttpRequest, queryset: QuerySet[WebhookEvent]
+    ) -> HttpResponse | None:
+        """Visit the SubscribeURL of SNS SubscriptionConfirmation events (the endpoints whose
+        `auto_confirm` is off); needs the replay permission."""
+        from integrations.core.exceptions import IntegrationError
+        from webhooks.providers.sns_subscriptions import (
+            SnsSubscriptionError,
+            aws_sns_subscription_confirm,
+        )
+
+        def perform(events: Sequence[WebhookEvent]) -> ActionOutcome:
+            confirmed, details = 0, []
+            for event in events:
+                if event.event_type != "SubscriptionConfirmation":
+                    details.append((messages.WARNING, f"{event.event_id}: not a confirmation."))
+                    continue
+                try:
+                    aws_sns_subscription_confirm(event=event)
+                except (SnsSubscriptionError, IntegrationError) as exc:
+                    details.append((messages.ERROR, f"{event.event_id}: {type(exc).__name__}"))
+                    continue
+                confirmed += 1
+            return ActionOutcome(changed=confirmed, details=details)
+
+        return confirmed_action(
+            self,
+            request,
+            action="confirm_sns_subscription",
+            permission="replay",
+            title="Confirm these SNS subscriptions?",
+            consequence=(
+                "Liaison visits each message's SubscribeURL at AWS: the endpoint starts "
+                "receiving the topic's notifications."
+            ),
+            rows=list(queryset.filter(endpoint__provider="aws_sns")),
+            perform=perform,
+            done="{count} subscription(s) confirmed.",
         )
 
 

@@ -9,6 +9,7 @@ serialised: an endpoint says whether it has an active secret and how many, never
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -19,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from integrations.core.api import StaffAccess, StaffAPIView, StaffPagination
+from webhooks.event_admin import EventLogPaginator
 from webhooks.models import WebhookEndpoint, WebhookEvent, WebhookSecret
 from webhooks.providers import provider_choices
 from webhooks.selectors import webhook_endpoint_list, webhook_endpoint_url, webhook_event_list
@@ -34,6 +36,17 @@ class WebhookEventFilterSerializer(serializers.Serializer):
     endpoint = serializers.SlugField(required=False, help_text="Endpoint slug.")
     provider = serializers.ChoiceField(choices=[], required=False)
     event_type = serializers.CharField(required=False, max_length=255)
+    event_id = serializers.CharField(
+        required=False, max_length=255, help_text="The provider's event id (exact)."
+    )
+    subject = serializers.CharField(
+        required=False,
+        max_length=255,
+        help_text=(
+            "The object the event is about (exact): a Stripe object id (`pi_…`, `cus_…`, "
+            "`sub_…`, `in_…`), a SendGrid message id, a GitHub `owner/repo`."
+        ),
+    )
     status = serializers.ChoiceField(choices=Status.choices, required=False)
     received_since = serializers.DateTimeField(
         required=False, help_text="Received at or after (ISO 8601)."
@@ -66,6 +79,10 @@ def webhook_events_filtered(*, filters: dict[str, Any]) -> QuerySet[WebhookEvent
     )
     if filters.get("provider"):
         events = events.filter(endpoint__provider=filters["provider"])
+    if filters.get("event_id"):
+        events = events.filter(event_id=filters["event_id"])
+    if filters.get("subject"):
+        events = events.filter(subject=filters["subject"])
     if filters.get("received_until") is not None:
         events = events.filter(received_at__lt=filters["received_until"])
     return events
@@ -81,6 +98,7 @@ class WebhookEventSerializer(serializers.ModelSerializer):
             "id",
             "event_id",
             "event_type",
+            "subject",
             "endpoint",
             "provider",
             "status",
@@ -131,12 +149,26 @@ class WebhookEventDetailSerializer(WebhookEventSerializer):
         return event.payload_display.note
 
 
+class EventLogPagination(StaffPagination):
+    """Pages of the event log without `COUNT(*)`: `count` is what this page and a few after
+    it hold (at least; `webhooks.event_admin.EventLogPaginator`), so a page costs the same
+    at ten million events."""
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        try:
+            number = int(request.query_params.get(self.page_query_param, 1))
+        except (TypeError, ValueError):
+            number = 1
+        self.django_paginator_class = partial(EventLogPaginator, page_number=number, filtered=True)
+        return super().paginate_queryset(queryset, request, view)
+
+
 @extend_schema(parameters=[WebhookEventFilterSerializer])
 class WebhookEventListView(StaffAccess, generics.ListAPIView):
     """GET /api/staff/webhooks/events/: newest first, filtered like the admin's event list."""
 
     serializer_class = WebhookEventSerializer
-    pagination_class = StaffPagination
+    pagination_class = EventLogPagination
     read_permissions = (VIEW_EVENTS,)
 
     def get_queryset(self) -> QuerySet[WebhookEvent]:
@@ -258,18 +290,7 @@ class WebhookEndpointListView(StaffAccess, generics.ListAPIView):
 
 
 def webhook_event_counts() -> dict[str, dict[str, int]]:
-    """{endpoint slug: {status: count}} for every endpoint (zeros included)."""
-    counts: dict[str, dict[str, int]] = {
-        slug: dict.fromkeys(Status.values, 0)
-        for slug in webhook_endpoint_list().values_list("slug", flat=True)
-    }
-    rows = (
-        webhook_event_list()
-        .order_by()
-        .values("endpoint__slug", "status")
-        .annotate(count=Count("id"))
-        .values_list("endpoint__slug", "status", "count")
-    )
-    for slug, event_status, count in rows:
-        counts.setdefault(slug, dict.fromkeys(Status.values, 0))[event_status] = count
-    return counts
+    """{endpoint slug: {status: count}} (from the counters; see `webhooks.health`)."""
+    from webhooks.health import webhook_event_counts as counts
+
+    return counts()

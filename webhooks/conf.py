@@ -26,6 +26,19 @@ DEFAULT_TEST_DELIVERY_TIMEOUT = 10.0
 DEFAULT_EAGER_BATCH_LIMIT = 100
 DEFAULT_EAGER_TIME_BUDGET_SECONDS = 5.0
 DEFAULT_EAGER_DISPATCHER = True
+# AWS SNS (webhooks/providers/aws_sns.py): the hosts a signing certificate or SubscribeURL may
+# come from (a full match of the lower-cased host: `sns.<region>.amazonaws.com[.cn]`), how long
+# a fetched certificate is kept, and whether a SubscriptionConfirmation is confirmed by itself.
+DEFAULT_SNS_CERT_HOST_PATTERN = r"sns\.[a-z]{2}(-[a-z]+)+-[0-9]+\.amazonaws\.com(\.cn)?"
+DEFAULT_SNS_CERT_CACHE_SECONDS = 86400
+DEFAULT_SNS_AUTO_CONFIRM = True
+# Retention (`webhooks.services.retention`): days processed/ignored events are kept (0 =
+# forever; per endpoint `retention_days`), whether failed/dead ones go too, and the time one
+# delete batch aims for; beat runs it every RETENTION_INTERVAL seconds.
+DEFAULT_RETENTION_DAYS = 30
+DEFAULT_RETENTION_INCLUDE_FAILED = False
+DEFAULT_RETENTION_BATCH_SECONDS = 0.25
+DEFAULT_RETENTION_INTERVAL_SECONDS = 3600
 
 # Every setting this app reads, with its default (the README's table is checked against it).
 DEFAULTS: dict[str, object] = {
@@ -43,6 +56,12 @@ DEFAULTS: dict[str, object] = {
     "WEBHOOKS_EAGER_BATCH_LIMIT": DEFAULT_EAGER_BATCH_LIMIT,
     "WEBHOOKS_EAGER_TIME_BUDGET_SECONDS": DEFAULT_EAGER_TIME_BUDGET_SECONDS,
     "WEBHOOKS_EAGER_DISPATCHER": DEFAULT_EAGER_DISPATCHER,
+    "WEBHOOKS_SNS_CERT_HOST_PATTERN": DEFAULT_SNS_CERT_HOST_PATTERN,
+    "WEBHOOKS_SNS_CERT_CACHE_SECONDS": DEFAULT_SNS_CERT_CACHE_SECONDS,
+    "WEBHOOKS_SNS_AUTO_CONFIRM": DEFAULT_SNS_AUTO_CONFIRM,
+    "WEBHOOKS_RETENTION_DAYS": DEFAULT_RETENTION_DAYS,
+    "WEBHOOKS_RETENTION_INCLUDE_FAILED": DEFAULT_RETENTION_INCLUDE_FAILED,
+    "WEBHOOKS_RETENTION_BATCH_SECONDS": DEFAULT_RETENTION_BATCH_SECONDS,
     # Dotted paths: the host's own provider classes and extra handler modules.
     "WEBHOOKS_PROVIDERS": (),
     "WEBHOOKS_HANDLER_MODULES": (),
@@ -112,6 +131,33 @@ def verification_failures_kept() -> int:
     )
 
 
+def retention_days() -> int:
+    """Days processed and ignored events are kept (0: forever); an endpoint may override."""
+    value = int(getattr(settings, "WEBHOOKS_RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
+    if value < 0:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("WEBHOOKS_RETENTION_DAYS must be 0 (keep) or more days.")
+    return value
+
+
+def retention_include_failed() -> bool:
+    """Whether retention also deletes failed and dead events (default: kept until handled)."""
+    return bool(
+        getattr(settings, "WEBHOOKS_RETENTION_INCLUDE_FAILED", DEFAULT_RETENTION_INCLUDE_FAILED)
+    )
+
+
+def retention_batch_seconds() -> float:
+    """The time one retention delete batch aims for (its id range adapts to it)."""
+    return max(
+        0.01,
+        float(
+            getattr(settings, "WEBHOOKS_RETENTION_BATCH_SECONDS", DEFAULT_RETENTION_BATCH_SECONDS)
+        ),
+    )
+
+
 def last_error_max_chars() -> int:
     return int(getattr(settings, "WEBHOOKS_LAST_ERROR_MAX_CHARS", DEFAULT_LAST_ERROR_MAX_CHARS))
 
@@ -137,6 +183,27 @@ def eager_dispatcher_enabled() -> bool:
     beyond the request's bound, failed retries and stale events wait for
     `manage.py webhook_dispatch_due`)."""
     return bool(getattr(settings, "WEBHOOKS_EAGER_DISPATCHER", DEFAULT_EAGER_DISPATCHER))
+
+
+def sns_cert_host_pattern() -> str:
+    """Regular expression a whole SNS certificate / SubscribeURL host must match (lower-cased).
+
+    The default admits AWS's `sns.<region>.amazonaws.com` and `sns.<region>.amazonaws.com.cn`
+    only; tests point it at a local server (`127\\.0\\.0\\.1`).
+    """
+    value = getattr(settings, "WEBHOOKS_SNS_CERT_HOST_PATTERN", DEFAULT_SNS_CERT_HOST_PATTERN)
+    return str(value or DEFAULT_SNS_CERT_HOST_PATTERN)
+
+
+def sns_cert_cache_seconds() -> int:
+    """How long a fetched SNS signing certificate is kept (Django cache and in-process)."""
+    return int(getattr(settings, "WEBHOOKS_SNS_CERT_CACHE_SECONDS", DEFAULT_SNS_CERT_CACHE_SECONDS))
+
+
+def sns_auto_confirm() -> bool:
+    """Whether an SNS SubscriptionConfirmation is confirmed by its built-in handler (False:
+    a staff member confirms it; an endpoint's `auto_confirm` option wins over this)."""
+    return bool(getattr(settings, "WEBHOOKS_SNS_AUTO_CONFIRM", DEFAULT_SNS_AUTO_CONFIRM))
 
 
 def handler_modules() -> tuple[str, ...]:

@@ -11,32 +11,22 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Min, Q, Sum
-from django.db.models.functions import TruncHour
+from django.db.models import Min
 
+from webhooks.counters import duplicates_totals, hourly_totals, tally_totals
 from webhooks.models import VerificationFailureCount, WebhookEndpoint, WebhookEvent
 
 HOURS = 24
-PROCESSING_SAMPLE_LIMIT = 2000
+STATUSES = [choice.value for choice in WebhookEvent.Status]
 
 
 def webhook_endpoint_rows(now: datetime) -> list[dict[str, Any]]:
-    since = now - timedelta(hours=HOURS)
-    events = {
-        row["endpoint_id"]: row
-        for row in WebhookEvent.objects.order_by()
-        .values("endpoint_id")
-        .annotate(
-            total=Count("id"),
-            recent=Count("id", filter=Q(received_at__gte=since)),
-            pending=Count("id", filter=Q(status="pending")),
-            processing=Count("id", filter=Q(status="processing")),
-            failed=Count("id", filter=Q(status="failed")),
-            dead=Count("id", filter=Q(status="dead")),
-            oldest_pending=Min("received_at", filter=Q(status="pending")),
-        )
-    }
+    """One row per endpoint, from the counters (`webhooks.counters`), the hourly failure
+    counts and, only for endpoints with a backlog, the oldest pending event (read through the
+    partial index of pending/failed events: its cost follows the backlog, not the log)."""
     this_hour = now.replace(minute=0, second=0, microsecond=0)
+    totals = tally_totals()
+    hourly = hourly_totals(since=this_hour - timedelta(hours=HOURS - 1))
     failures: dict[int, dict[str, int]] = {}
     for endpoint_id, hour, count in VerificationFailureCount.objects.filter(
         hour__gte=this_hour - timedelta(hours=HOURS - 1)
@@ -47,80 +37,63 @@ def webhook_endpoint_rows(now: datetime) -> list[dict[str, Any]]:
             row["this_hour"] += count
         elif hour >= this_hour - timedelta(hours=1):
             row["last_hour"] += count
-    durations = _processing_durations(now=now)
+    endpoints = list(
+        WebhookEndpoint.objects.order_by("slug").values("id", "slug", "provider", "active")
+    )
+    backlog = [e["id"] for e in endpoints if totals.get(e["id"], {}).get("status:pending", 0) > 0]
+    oldest_pending = (
+        dict(
+            WebhookEvent.objects.filter(status="pending", endpoint_id__in=backlog)
+            .order_by()
+            .values_list("endpoint_id")
+            .annotate(oldest=Min("received_at"))
+            .values_list("endpoint_id", "oldest")
+        )
+        if backlog
+        else {}
+    )
+    recent_since = this_hour - timedelta(hours=1)
     rows = []
-    for endpoint in WebhookEndpoint.objects.order_by("slug").values(
-        "id", "slug", "provider", "active"
-    ):
-        ev: dict[str, Any] = dict(events.get(endpoint["id"]) or {})
-        oldest = ev.get("oldest_pending")
+    for endpoint in endpoints:
+        counts = totals.get(endpoint["id"], {})
+        hours = hourly.get(endpoint["id"], {})
+        oldest = oldest_pending.get(endpoint["id"])
         fails = failures.get(endpoint["id"], {"this_hour": 0, "last_hour": 0, "day": 0})
-        spent = durations.get(endpoint["id"], [])
+        timed = sum(v for (h, n), v in hours.items() if n == "duration_count" and h >= recent_since)
+        spent_us = sum(v for (h, n), v in hours.items() if n == "duration_us" and h >= recent_since)
         rows.append(
             {
                 "slug": endpoint["slug"],
                 "provider": endpoint["provider"],
                 "active": endpoint["active"],
-                "deliveries_24h": ev.get("recent", 0),
-                "deliveries_total": ev.get("total", 0),
-                "pending": ev.get("pending", 0),
-                "processing": ev.get("processing", 0),
-                "failed": ev.get("failed", 0),
-                "dead": ev.get("dead", 0),
+                "deliveries_24h": sum(v for (_h, n), v in hours.items() if n == "received"),
+                "deliveries_total": counts.get("received", 0),
+                **{status: max(0, counts.get(f"status:{status}", 0)) for status in STATUSES},
                 "oldest_pending_at": oldest.isoformat(timespec="seconds") if oldest else None,
                 "lag_seconds": max(0, int((now - oldest).total_seconds())) if oldest else 0,
                 "verification_failures_this_hour": fails["this_hour"],
                 "verification_failures_last_hour": fails["last_hour"],
                 "verification_failures_24h": fails["day"],
-                "processed_last_hour": len(spent),
-                "processing_avg_seconds": round(sum(spent) / len(spent), 3) if spent else None,
-                "processing_max_seconds": round(max(spent), 3) if spent else None,
+                # Claim → outcome, over this clock hour and the previous one (hourly rollup).
+                "processed_last_hour": timed,
+                "processing_avg_seconds": round(spent_us / timed / 1e6, 3) if timed else None,
+                "processing_max_seconds": None,
             }
         )
     return rows
-
-
-def _processing_durations(*, now: datetime) -> dict[int, list[float]]:
-    """Seconds from the claim to processed, per endpoint, for events received in the last
-    hour (the newest PROCESSING_SAMPLE_LIMIT).
-
-    From the claim, not from receipt: time spent waiting (a backlog, a retry delay, a replay
-    of an old event) is the lag's business; this is how long the handlers took. Events never
-    claimed (marked ignored by hand) have no processing time and are left out.
-    """
-    result: dict[int, list[float]] = {}
-    rows = (
-        WebhookEvent.objects.filter(
-            received_at__gte=now - timedelta(hours=1),
-            processed_at__isnull=False,
-            claimed_at__isnull=False,
-        )
-        .order_by("-received_at")
-        .values_list("endpoint_id", "claimed_at", "processed_at")[:PROCESSING_SAMPLE_LIMIT]
-    )
-    for endpoint_id, claimed_at, processed_at in rows:
-        if processed_at is None or claimed_at is None:  # excluded by the filter (for mypy)
-            continue
-        seconds = max(0.0, (processed_at - claimed_at).total_seconds())
-        result.setdefault(endpoint_id, []).append(seconds)
-    return result
 
 
 def webhook_series(hours: list[datetime]) -> tuple[list[int], list[int]]:
     deliveries = [0] * len(hours)
     failures = [0] * len(hours)
     index = {hour: i for i, hour in enumerate(hours)}
-    per_hour = (
-        WebhookEvent.objects.filter(received_at__gte=hours[0])
-        .annotate(hour=TruncHour("received_at", tzinfo=UTC))
-        .order_by()
-        .values("hour")
-        .annotate(n=Count("id"))
-    )
-    for row in per_hour:
-        position = index.get(_utc(row["hour"]))
-        if position is not None:
-            deliveries[position] += row["n"]
+    for per_endpoint in hourly_totals(since=hours[0]).values():
+        for (hour, name), value in per_endpoint.items():
+            if name != "received":
+                continue
+            position = index.get(_utc(hour))
+            if position is not None:
+                deliveries[position] += value
     for hour, count in VerificationFailureCount.objects.filter(hour__gte=hours[0]).values_list(
         "hour", "count"
     ):
@@ -135,19 +108,36 @@ def _utc(value: datetime) -> datetime:
 
 
 def webhook_verification_failure_totals() -> Iterator[tuple[str, str, int]]:
-    """(endpoint slug, reason, total) for as long as the hourly counts are kept."""
-    rows = (
-        VerificationFailureCount.objects.order_by()
-        .values("endpoint__slug", "reason")
-        .annotate(total=Sum("count"))
-    )
-    for row in rows:
-        yield row["endpoint__slug"], row["reason"], row["total"] or 0
+    """(endpoint slug, reason, total) since the counters exist (monotonic)."""
+    slugs = dict(WebhookEndpoint.objects.values_list("id", "slug"))
+    for endpoint_id, counts in tally_totals().items():
+        for name, value in counts.items():
+            if name.startswith("rejected:") and endpoint_id in slugs:
+                yield slugs[endpoint_id], name.split(":", 1)[1], value
+
+
+def webhook_event_counts() -> dict[str, dict[str, int]]:
+    """{endpoint slug: {status: count}} for every endpoint (zeros included), from counters."""
+    totals = tally_totals()
+    return {
+        slug: {status: max(0, totals.get(pk, {}).get(f"status:{status}", 0)) for status in STATUSES}
+        for pk, slug in WebhookEndpoint.objects.order_by("slug").values_list("id", "slug")
+    }
+
+
+def webhook_metric_totals() -> list[tuple[str, str, dict[str, int]]]:
+    """[(slug, provider, {counter: value})] for `/metrics`: two small queries, no event rows."""
+    totals = tally_totals()
+    endpoints = list(WebhookEndpoint.objects.order_by("slug").values_list("id", "slug", "provider"))
+    duplicates = duplicates_totals(pk for pk, _slug, _provider in endpoints)
+    return [
+        (slug, provider, {**totals.get(pk, {}), "duplicate": duplicates.get(pk, 0)})
+        for pk, slug, provider in endpoints
+    ]
 
 
 def register() -> None:
     from integrations.ops.registry import health_section_register, staff_urls_register
-    from webhooks.api import webhook_event_counts
 
     health_section_register("webhook_endpoints", webhook_endpoint_rows)
     health_section_register("webhook_series", webhook_series)
@@ -155,4 +145,5 @@ def register() -> None:
         "webhook_verification_failure_totals", webhook_verification_failure_totals
     )
     health_section_register("webhook_event_counts", webhook_event_counts)
+    health_section_register("webhook_metric_totals", webhook_metric_totals)
     staff_urls_register("webhooks/", "webhooks.api_urls")

@@ -11,6 +11,9 @@
 - `VerificationFailure` (the last few, bounded per endpoint) and `VerificationFailureCount`
   (one counter row per endpoint, hour and reason): rejected deliveries, for debugging and
   monitoring, never unbounded.
+- `WebhookEventType`, `WebhookEventTally`, `WebhookEventHourly`: small tables the staff reads
+  use instead of scanning the log (see `webhooks.counters`): the event types seen per
+  endpoint, current per-status counts and monotonic totals, hourly rollups.
 """
 
 from __future__ import annotations
@@ -76,6 +79,14 @@ class WebhookEndpoint(models.Model):
             "id. For providers whose signature covers no timestamp or id (GitHub, Shopify, "
             "Twilio), where captured bytes can be replayed under a new id; new endpoints of "
             "those providers default to 24."
+        ),
+    )
+    retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Days processed and ignored events are kept; empty = WEBHOOKS_RETENTION_DAYS "
+            "(0 keeps them forever)."
         ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -171,6 +182,9 @@ class WebhookEvent(models.Model):
     )
     event_id = models.CharField(max_length=255)
     event_type = models.CharField(max_length=255, blank=True)
+    # The id of the object the event is about (`pi_…`, a SendGrid message id, `owner/repo`),
+    # from `WebhookProvider.event_subject` at ingest; "" when the provider names none.
+    subject = models.CharField(max_length=255, blank=True, default="")
     # The raw bytes of this event exactly as received (verified signatures cover them).
     body = models.BinaryField()
     # Non-sensitive headers (the provider's `stored_headers` plus content-type), lower-case.
@@ -199,8 +213,10 @@ class WebhookEvent(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         constraints = [
+            # Leads with the event id, so the same index serves search by event id across
+            # endpoints (one index fewer for every insert on the hot path).
             models.UniqueConstraint(
-                fields=["endpoint", "event_id"], name="liaison_wh_event_unique_per_endpoint"
+                fields=["event_id", "endpoint"], name="liaison_wh_event_unique_id"
             ),
             # Duplicate-body window: one row per body and window bucket (concurrent replays
             # conflict here); also the index of the window's NOT EXISTS lookup.
@@ -229,13 +245,22 @@ class WebhookEvent(models.Model):
                 name="liaison_wh_event_lease",
                 condition=models.Q(status="processing"),
             ),
-            # The admin's default ordering, date hierarchy and filters; pruning.
+            # The admin's default ordering and date filter; pruning.
             models.Index(fields=["received_at"], name="liaison_wh_event_received"),
-            # The admin's "needs attention" lists.
+            # The admin's status filter for the rarer finished statuses (`processed` is most
+            # rows: the received_at index serves it; pending/processing: the two above).
             models.Index(
                 fields=["status", "received_at"],
-                name="liaison_wh_event_attention",
-                condition=models.Q(status__in=["failed", "dead"]),
+                name="liaison_wh_event_status_recv",
+                condition=models.Q(status__in=["failed", "dead", "ignored"]),
+            ),
+            # The event type filter.
+            models.Index(fields=["event_type", "received_at"], name="liaison_wh_event_type_recv"),
+            # Search by subject; rows without one stay out of the index.
+            models.Index(
+                fields=["subject", "received_at"],
+                name="liaison_wh_event_subject",
+                condition=~models.Q(subject=""),
             ),
         ]
 
@@ -475,3 +500,79 @@ class VerificationFailureCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.count} x {self.reason} on {self.endpoint_id} at {self.hour:%Y-%m-%d %H}h"
+
+
+class WebhookEventType(models.Model):
+    """An event type seen on an endpoint: the admin's type filter reads this, not the log.
+
+    Kept by the counting trigger on the event table (`webhooks.counters`): every insert adds
+    its (endpoint, type) pair if new, inside the same statement.
+    """
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="event_types"
+    )
+    event_type = models.CharField(max_length=255)
+    first_seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["event_type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "event_type"], name="liaison_wh_event_type_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} on {self.endpoint_id}"
+
+
+class WebhookEventTally(models.Model):
+    """Counters per endpoint, kept by database triggers on the event table (every writer
+    counts, whatever code path or raw SQL changes a row).
+
+    `name` is `status:<status>` (events in that status now: +1 on entering, -1 on leaving or
+    deletion), or a monotonic total: `received`, `outcome:<status>` (each time an event
+    enters processed/ignored/failed/dead), `duration_us`/`duration_count`/`duration_le:<s>`
+    (claim → outcome time), `duplicate`, `rejected:<reason>`. `shard` spreads concurrent
+    writers over a few rows (a random one of `counters.SHARDS` per statement); readers sum
+    them.
+    No foreign key: triggers write it, and it outlives nothing it describes.
+    """
+
+    endpoint_id = models.IntegerField()
+    name = models.CharField(max_length=80)
+    shard = models.SmallIntegerField(default=0)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint_id", "name", "shard"], name="liaison_wh_tally_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value} on {self.endpoint_id}"
+
+
+class WebhookEventHourly(models.Model):
+    """Hourly rollups per endpoint (same trigger): `received` by the hour received,
+    `outcome:<status>`, `duration_us`, `duration_count` by the hour of the outcome."""
+
+    endpoint_id = models.IntegerField()
+    hour = models.DateTimeField()
+    name = models.CharField(max_length=80)
+    shard = models.SmallIntegerField(default=0)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint_id", "hour", "name", "shard"], name="liaison_wh_hourly_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["hour"], name="liaison_wh_hourly_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value} on {self.endpoint_id} at {self.hour:%Y-%m-%d %H}h"

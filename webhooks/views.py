@@ -20,6 +20,7 @@ import logging
 from urllib.parse import parse_qs
 
 from csp.decorators import csp_exempt
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -56,7 +57,14 @@ def receive_webhook(request: HttpRequest, slug: str) -> HttpResponse:
         response = JsonResponse({"error": "method_not_allowed"}, status=405)
         response["Allow"] = "POST"
         return response
-    endpoint = webhook_endpoint_config_get(slug=slug)
+    try:
+        endpoint = webhook_endpoint_config_get(slug=slug)
+    except DatabaseError as exc:
+        # Cache cold and the database down: nothing can be stored, so the provider must retry.
+        logger.error(
+            "webhook_endpoint_lookup_failed", extra={"endpoint": slug, "error": type(exc).__name__}
+        )
+        return JsonResponse({"error": "not_stored"}, status=503, headers={"Retry-After": "30"})
     if endpoint is None or not endpoint.active:
         return JsonResponse({"error": "not_found"}, status=404)
     try:

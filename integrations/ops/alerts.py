@@ -17,6 +17,9 @@ Rules (thresholds are settings, see `conf.py`), each alert identified by `code` 
   right now (a handler raised and the event waits for a retry). A broken handler otherwise
   stays silent until its events go dead, about three days later; the count falls back (and
   the alert clears) as soon as retries succeed, or the events are replayed or ignored.
+- `outbox_dead_items` (outbox action): more than ALERT_OUTBOX_DEAD_ITEMS (0) outbox rows of
+  that action are dead: a side effect (an email, a queued call) will not happen until staff
+  fix the cause and retry them in the admin.
 
 `alerts_sync()` compares the active alerts with the state kept in the Django cache (shared
 through Redis when REDIS_URL is set) and, for each change, logs one line and sends
@@ -30,7 +33,7 @@ from __future__ import annotations
 import logging
 from contextlib import suppress
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
 from django.dispatch import Signal
@@ -38,6 +41,9 @@ from django.utils import timezone
 
 from integrations.ops import conf
 from integrations.ops.cache_guard import CACHE_ERRORS, cache_unavailable
+
+if TYPE_CHECKING:
+    from integrations.ops.report import HealthReport
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +61,7 @@ CODES = (
     "webhook_lag",
     "webhook_dead_events",
     "webhook_handler_failures",
+    "outbox_dead_items",
 )
 
 
@@ -75,43 +82,57 @@ class Alert:
         return asdict(self)
 
 
-def alerts_evaluate(report: dict[str, Any]) -> list[Alert]:
+def alerts_evaluate(report: HealthReport) -> list[Alert]:
     """The alerts active in `report` (pure: no state is read or written)."""
+    return [
+        *_service_alerts(report),
+        *_endpoint_alerts(report),
+        *_oauth_alerts(report),
+        *_outbox_alerts(report),
+    ]
+
+
+def _service_alerts(report: HealthReport) -> list[Alert]:
     alerts: list[Alert] = []
     rate_limit = conf.alert_outbound_error_rate()
     min_attempts = conf.alert_outbound_min_attempts()
-    for row in report.get("services", []):
-        name = row["name"]
-        if row["breaker_state"] != "closed":
-            retry = f", retries after {row['breaker_retry_at']}" if row["breaker_retry_at"] else ""
+    for row in report.services:
+        name = row.name
+        if row.breaker_state != "closed":
+            retry = f", retries after {row.breaker_retry_at}" if row.breaker_retry_at else ""
             alerts.append(
                 Alert(
                     "breaker_open",
                     name,
-                    f"Circuit breaker of {name} is {row['breaker_state']}{retry}",
+                    f"Circuit breaker of {name} is {row.breaker_state}{retry}",
                     1,
                     0,
                     "critical",
                 )
             )
-        if row["attempts"] >= min_attempts and row["error_rate"] > rate_limit:
+        if row.attempts >= min_attempts and row.error_rate > rate_limit:
             alerts.append(
                 Alert(
                     "outbound_error_rate",
                     name,
-                    f"{name}: {row['error_rate']:.1%} of {row['attempts']} attempts failed "
+                    f"{name}: {row.error_rate:.1%} of {row.attempts} attempts failed "
                     f"(threshold {rate_limit:.1%})",
-                    row["error_rate"],
+                    row.error_rate,
                     rate_limit,
                 )
             )
+    return alerts
+
+
+def _endpoint_alerts(report: HealthReport) -> list[Alert]:
+    alerts: list[Alert] = []
     per_hour = conf.alert_verification_failures_per_hour()
     lag_bound = conf.alert_webhook_lag_seconds()
     dead_min = conf.alert_webhook_dead_events()
     failed_max = conf.alert_webhook_failed_events()
-    for row in report.get("endpoints", []):
-        slug = row["slug"]
-        worst = max(row["verification_failures_this_hour"], row["verification_failures_last_hour"])
+    for row in report.endpoints:
+        slug = row.slug
+        worst = max(row.verification_failures_this_hour, row.verification_failures_last_hour)
         if worst > per_hour:
             alerts.append(
                 Alert(
@@ -123,28 +144,28 @@ def alerts_evaluate(report: dict[str, Any]) -> list[Alert]:
                     per_hour,
                 )
             )
-        if row["lag_seconds"] > lag_bound:
+        if row.lag_seconds > lag_bound:
             alerts.append(
                 Alert(
                     "webhook_lag",
                     slug,
-                    f"{slug}: oldest pending event is {row['lag_seconds']} s old "
+                    f"{slug}: oldest pending event is {row.lag_seconds} s old "
                     f"(threshold {lag_bound} s)",
-                    row["lag_seconds"],
+                    row.lag_seconds,
                     lag_bound,
                 )
             )
-        if dead_min and row["dead"] >= dead_min:
+        if dead_min and row.dead >= dead_min:
             alerts.append(
                 Alert(
                     "webhook_dead_events",
                     slug,
-                    f"{slug}: {row['dead']} dead event(s) need a replay or a decision",
-                    row["dead"],
+                    f"{slug}: {row.dead} dead event(s) need a replay or a decision",
+                    row.dead,
                     dead_min,
                 )
             )
-        failed = row.get("failed", 0)
+        failed = row.failed
         if failed_max and failed > failed_max:
             alerts.append(
                 Alert(
@@ -156,20 +177,43 @@ def alerts_evaluate(report: dict[str, Any]) -> list[Alert]:
                     failed_max,
                 )
             )
-    for provider, row in sorted(report.get("oauth", {}).get("providers", {}).items()):
-        failing = row["refresh_failing"] + row["reconnect_recent"]
+    return alerts
+
+
+def _oauth_alerts(report: HealthReport) -> list[Alert]:
+    alerts: list[Alert] = []
+    for provider, row in sorted(report.oauth.providers.items()):
+        failing = row.refresh_failing + row.reconnect_recent
         if failing:
             alerts.append(
                 Alert(
                     "oauth_refresh_failures",
                     provider,
-                    f"{provider}: token refresh failing for {row['refresh_failing']} account(s), "
-                    f"{row['reconnect_recent']} recently need a reconnect",
+                    f"{provider}: token refresh failing for {row.refresh_failing} account(s), "
+                    f"{row.reconnect_recent} recently need a reconnect",
                     failing,
                     conf.alert_oauth_refresh_failures(),
                 )
             )
     return alerts
+
+
+def _outbox_alerts(report: HealthReport) -> list[Alert]:
+    if report.outbox is None:
+        return []
+    allowed = conf.alert_outbox_dead_items()
+    return [
+        Alert(
+            "outbox_dead_items",
+            action,
+            f"outbox {action}: {row.dead} dead row(s) will not be performed until retried "
+            f"(threshold {allowed})",
+            row.dead,
+            allowed,
+        )
+        for action, row in sorted(report.outbox.by_action.items())
+        if row.dead > allowed
+    ]
 
 
 def alerts_sync(alerts: list[Alert]) -> tuple[list[Alert], list[Alert]]:
@@ -245,6 +289,17 @@ def alert_since(alert: Alert) -> str | None:
         cache_unavailable("alert state", exc)
         return None
     return stored.get("since") if isinstance(stored, dict) else None
+
+
+def alerts_recorded() -> list[str]:
+    """The codes of the alerts recorded active by the last `alerts_sync` (one per alert; a
+    read of the shared cache, nothing evaluated). Empty when the cache is unreachable."""
+    try:
+        keys: list[str] = cache.get(_INDEX_KEY) or []
+    except CACHE_ERRORS as exc:
+        cache_unavailable("alert state", exc)
+        return []
+    return [key.partition(":")[0] for key in keys]
 
 
 def alerts_state_clear() -> None:

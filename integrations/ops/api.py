@@ -2,8 +2,8 @@
 
 The sections other apps compute reach this module through `integrations.ops.registry` (ops
 imports neither `webhooks` nor `oauth_accounts`): the admin dashboard's report with its active
-alerts (`integrations.ops.services.health_check`, the same dict as
-`manage.py integrations_health --json`), the raw outbound snapshot
+alerts (`integrations.ops.services.health_check`, a typed `HealthReport` written out by its
+`as_dict()`, the same JSON as `manage.py integrations_health --json`), the raw outbound snapshot
 (`integrations.outbound.health.snapshot()`), event counts per webhook endpoint and status, and
 connected accounts per provider and status.
 
@@ -49,8 +49,9 @@ class HealthSnapshotView(StaffAPIView):
                     "dashboard": serializers.DictField(
                         help_text=(
                             "The admin health dashboard's report: services, endpoints, oauth, "
-                            "series (24 h), alerts, healthy (as `manage.py integrations_health "
-                            "--json`)."
+                            "outbox (pending, sending, dead per action, lag; null when the "
+                            "outbox is not installed), series (24 h), alerts, healthy (as "
+                            "`manage.py integrations_health --json`)."
                         )
                     ),
                     "outbound": serializers.DictField(child=OutboundServiceHealthSerializer()),
@@ -67,12 +68,12 @@ class HealthSnapshotView(StaffAPIView):
         },
     )
     def get(self, request: Request) -> Response:
-        dashboard = health_check(sync=False)
+        report = health_check(sync=False)
         return Response(
             {
                 "generated_at": timezone.now(),
-                "healthy": dashboard["healthy"],
-                "dashboard": dashboard,
+                "healthy": report.healthy,
+                "dashboard": report.as_dict(),
                 "outbound": outbound_health(),
                 "webhook_events": _counts("webhook_event_counts"),
                 "connected_accounts": _counts("connected_account_counts"),

@@ -75,6 +75,7 @@ def check_numbers(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             ("ALERT_WEBHOOK_LAG_SECONDS", int, 0),
             ("ALERT_WEBHOOK_DEAD_EVENTS", int, 0),
             ("ALERT_WEBHOOK_FAILED_EVENTS", int, 0),
+            ("ALERT_OUTBOX_DEAD_ITEMS", int, 0),
             ("ALERTS_CHECK_INTERVAL_SECONDS", int, 1),
         ),
         check_id="liaison_ops.E002",

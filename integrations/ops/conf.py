@@ -18,6 +18,8 @@ DEFAULT_ALERT_OAUTH_RECONNECT_WINDOW_HOURS = 24
 DEFAULT_ALERT_WEBHOOK_LAG_SECONDS = 300
 DEFAULT_ALERT_WEBHOOK_DEAD_EVENTS = 1
 DEFAULT_ALERT_WEBHOOK_FAILED_EVENTS = 10
+# Dead outbox rows of one action allowed before `outbox_dead_items` alerts (0: any dead row).
+DEFAULT_ALERT_OUTBOX_DEAD_ITEMS = 0
 DEFAULT_ALERT_EMAIL_ADMINS = False
 # How often Celery beat runs `integrations.ops.health_check` (the host's beat schedule).
 DEFAULT_ALERTS_CHECK_INTERVAL_SECONDS = 60
@@ -32,6 +34,7 @@ DEFAULTS: dict[str, object] = {
     "ALERT_WEBHOOK_LAG_SECONDS": DEFAULT_ALERT_WEBHOOK_LAG_SECONDS,
     "ALERT_WEBHOOK_DEAD_EVENTS": DEFAULT_ALERT_WEBHOOK_DEAD_EVENTS,
     "ALERT_WEBHOOK_FAILED_EVENTS": DEFAULT_ALERT_WEBHOOK_FAILED_EVENTS,
+    "ALERT_OUTBOX_DEAD_ITEMS": DEFAULT_ALERT_OUTBOX_DEAD_ITEMS,
     "ALERT_EMAIL_ADMINS": DEFAULT_ALERT_EMAIL_ADMINS,
     "ALERTS_CHECK_INTERVAL_SECONDS": DEFAULT_ALERTS_CHECK_INTERVAL_SECONDS,
     # Neither a token nor addresses: /metrics answers loopback clients only.
@@ -91,6 +94,11 @@ def alert_webhook_failed_events() -> int:
     """More events than this `failed` (waiting for a retry) on an endpoint raise an alert
     (0: never)."""
     return _int("ALERT_WEBHOOK_FAILED_EVENTS", DEFAULT_ALERT_WEBHOOK_FAILED_EVENTS)
+
+
+def alert_outbox_dead_items() -> int:
+    """More dead outbox rows of one action than this raise an alert (0: any dead row does)."""
+    return _int("ALERT_OUTBOX_DEAD_ITEMS", DEFAULT_ALERT_OUTBOX_DEAD_ITEMS)
 
 
 def alert_email_admins() -> bool:

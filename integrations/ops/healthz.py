@@ -25,12 +25,6 @@ def may_see_health_details(request: HttpRequest) -> bool:
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 when every configured backing service answers, 503 otherwise."""
-    checks = system_health()
-    healthy = all(result.healthy for result in checks.values())
-    body: dict[str, object] = {"status": "ok" if healthy else "error"}
-    if may_see_health_details(request):
-        body["checks"] = {
-            name: {"status": result.status, "detail": result.detail}
-            for name, result in checks.items()
-        }
-    return JsonResponse(body, status=200 if healthy else 503)
+    health = system_health()
+    body = health.as_dict(details=may_see_health_details(request))
+    return JsonResponse(body, status=200 if health.healthy else 503)

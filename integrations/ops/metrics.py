@@ -1,26 +1,25 @@
-"""Prometheus metrics at `/metrics` (prometheus-client).
+"""Prometheus metrics at `/metrics` (prometheus-client): monotonic counters and histograms.
 
-Every value is read at scrape time from the shared state (Redis or this process) and the
-database, so one scrape of any web process sees what every process did; nothing is kept in
-per-process counters. Names (all prefixed `liaison_`):
+Rates and quantiles are Prometheus' business: every series here is a running total (or a
+current level), never a windowed re-aggregation, and a scrape reads only small tables and the
+shared cache — never the event log — so it costs the same at ten thousand and ten million
+events. The totals live in the database (webhooks: `WebhookEventTally`, kept by triggers) or
+in the shared cache (outbound: `integrations.ops.outbound_totals`), so one scrape of any web
+process sees what every web and worker process did. Names (all prefixed `liaison_`):
 
-outbound, per `service` (over the last INTEGRATIONS_METRICS_WINDOW_SECONDS, see
-`liaison_outbound_window_seconds`):
-  outbound_calls_recent, outbound_attempts_recent, outbound_errors_recent{error},
-  outbound_error_ratio, outbound_latency_ms{quantile="0.5"|"0.95"},
-  outbound_breaker_state{state="closed"|"open"|"half-open"} (1 for the current state),
-  outbound_breaker_trips_total, outbound_breaker_rejected_recent,
-  outbound_rate_limit_utilization, outbound_rate_limit_waits_recent,
-  outbound_rate_limit_wait_seconds_recent, outbound_rate_limit_rejected_recent
-webhooks, per `endpoint`:
-  webhook_deliveries_total, webhook_events{status}, webhook_processing_lag_seconds,
-  webhook_verification_failures_total{reason}, webhook_verification_failures_hour,
-  webhook_processing_seconds{stat="avg"|"max"} (received → processed, last hour)
-OAuth, per `provider`:
-  oauth_accounts{status}, oauth_token_refreshes_recent (accounts refreshed in the last hour),
-  oauth_refresh_failing_accounts
-alerts:
-  alerts_active{code}
+webhooks:
+  webhook_deliveries_total{endpoint,provider,outcome="stored"|"duplicate"} (events),
+  webhook_rejections_total{endpoint,reason} (deliveries refused by verification or parsing),
+  webhook_processing_total{endpoint,outcome="processed"|"ignored"|"failed"|"dead"},
+  webhook_processing_duration_seconds{endpoint} histogram (claim → outcome),
+  webhook_events{endpoint,status} (events stored in each status now; a level, from counters)
+outbound, per `service`:
+  outbound_calls_total{service,outcome="ok"|"error"|"failure"} (attempts; "failure" counts
+  against the breaker), outbound_call_duration_seconds{service} histogram,
+  outbound_breaker_state{service,state} (1 for the current state), outbound_breaker_trips_total
+OAuth: oauth_accounts{provider,status}
+alerts: alerts_active{code} — as last recorded by the periodic health check (beat) or
+  `manage.py integrations_health`; a scrape never evaluates alerts.
 
 Access (`metrics_view`): a request with `Authorization: Bearer <METRICS_TOKEN>` is allowed; so
 is a client address in METRICS_ALLOWED_IPS (addresses or networks). When neither setting is
@@ -44,17 +43,23 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
 from prometheus_client.registry import Collector
 
 from integrations.ops import conf
-from integrations.ops.alerts import CODES, alerts_evaluate
+from integrations.ops.alerts import CODES, alerts_recorded
+from integrations.ops.outbound_totals import outbound_totals
 from integrations.ops.registry import health_section
-from integrations.ops.selectors import health_report
 
 logger = logging.getLogger(__name__)
 
 BREAKER_STATES = ("closed", "open", "half-open")
+WEBHOOK_OUTCOMES = ("processed", "ignored", "failed", "dead")
+WEBHOOK_STATUSES = ("pending", "processing", "processed", "ignored", "failed", "dead")
 
 _disabled_logged = False
 METRICS_DISABLED_MESSAGE = (
@@ -65,160 +70,148 @@ METRICS_DISABLED_MESSAGE = (
 
 
 class LiaisonCollector(Collector):
-    """Builds every metric family from one health report per scrape."""
+    """Reads the totals once per scrape; nothing here aggregates history."""
 
     def collect(self) -> Iterator[Any]:
-        report = health_report()
-        yield from _outbound(report)
-        yield from _webhooks(report)
-        yield from _oauth(report)
-        active = {code: 0 for code in CODES}
-        for alert in alerts_evaluate(report):
-            active[alert.code] += 1
+        yield from _webhooks()
+        yield from _outbound()
+        yield from _oauth()
+        active = dict.fromkeys(CODES, 0)
+        for code in alerts_recorded():
+            if code in active:
+                active[code] += 1
         family = GaugeMetricFamily(
-            "liaison_alerts_active", "Active alerts by rule.", labels=["code"]
+            "liaison_alerts_active",
+            "Active alerts by rule, as last recorded by the periodic health check.",
+            labels=["code"],
         )
         for code, count in active.items():
             family.add_metric([code], count)
         yield family
 
 
-def _gauge(name: str, doc: str, labels: list[str]) -> GaugeMetricFamily:
-    return GaugeMetricFamily(f"liaison_{name}", doc, labels=labels)
+def _histogram(
+    family: HistogramMetricFamily,
+    labels: list[str],
+    *,
+    bounds: tuple[float, ...],
+    per_bucket: dict[str, int],
+    total_seconds: float,
+    label_of: Any = lambda bound: f"{bound:g}",
+) -> None:
+    """Add one histogram: `per_bucket` holds non-cumulative counts keyed by bound label."""
+    buckets, running = [], 0
+    for bound in bounds:
+        running += per_bucket.get(label_of(bound), 0)
+        buckets.append((f"{bound:g}", running))
+    running += per_bucket.get("+Inf", 0)
+    buckets.append(("+Inf", running))
+    family.add_metric(labels, buckets, total_seconds)
 
 
-def _outbound(report: dict[str, Any]) -> Iterator[Any]:
-    rows = report["services"]
-    yield GaugeMetricFamily(
-        "liaison_outbound_window_seconds",
-        "Window of the *_recent outbound metrics, in seconds.",
-        value=report["window_seconds"],
+def _webhooks() -> Iterator[Any]:
+    from webhooks.counters import DURATION_BUCKETS
+
+    section = health_section("webhook_metric_totals")
+    rows = list(section()) if section else []
+    deliveries = CounterMetricFamily(
+        "liaison_webhook_deliveries",
+        "Webhook events received: stored, or acknowledged as duplicates of stored ones.",
+        labels=["endpoint", "provider", "outcome"],
     )
-    simple = [
-        ("outbound_calls_recent", "calls", "Logical outbound calls in the window."),
-        ("outbound_attempts_recent", "attempts", "Outbound HTTP/SDK attempts in the window."),
-        ("outbound_error_ratio", "error_rate", "Failed attempts / attempts in the window."),
-        (
-            "outbound_breaker_rejected_recent",
-            "breaker_rejected",
-            "Calls failed fast by an open breaker in the window.",
-        ),
-        (
-            "outbound_rate_limit_utilization",
-            "rate_limit_utilization",
-            "Admitted / allowed by the rate limiter in the window.",
-        ),
-        (
-            "outbound_rate_limit_waits_recent",
-            "rate_limit_waits",
-            "Attempts that waited for the rate limiter in the window.",
-        ),
-        (
-            "outbound_rate_limit_wait_seconds_recent",
-            "rate_limit_wait_seconds",
-            "Seconds spent waiting for the rate limiter in the window.",
-        ),
-        (
-            "outbound_rate_limit_rejected_recent",
-            "rate_limit_rejected",
-            "Attempts refused by the rate limiter in the window.",
-        ),
-    ]
-    for name, key, doc in simple:
-        family = _gauge(name, doc, ["service"])
-        for row in rows:
-            family.add_metric([row["name"]], float(row[key] or 0))
-        yield family
-    errors = _gauge(
-        "outbound_errors_recent",
-        "Failed attempts in the window, by error class.",
-        ["service", "error"],
+    rejections = CounterMetricFamily(
+        "liaison_webhook_rejections",
+        "Deliveries refused (signature, timestamp, malformed or oversized body).",
+        labels=["endpoint", "reason"],
     )
-    latency = _gauge(
-        "outbound_latency_ms",
-        "Attempt latency quantiles in the window (histogram bucket bounds).",
-        ["service", "quantile"],
+    processing = CounterMetricFamily(
+        "liaison_webhook_processing",
+        "Processing attempts by outcome (failed: will be retried; dead: given up).",
+        labels=["endpoint", "outcome"],
     )
-    state = _gauge(
-        "outbound_breaker_state",
+    duration = HistogramMetricFamily(
+        "liaison_webhook_processing_duration_seconds",
+        "Time from a worker's claim to the attempt's outcome.",
+        labels=["endpoint"],
+    )
+    events = GaugeMetricFamily(
+        "liaison_webhook_events",
+        "Stored events in each status now.",
+        labels=["endpoint", "status"],
+    )
+    for slug, provider, totals in rows:
+        deliveries.add_metric([slug, provider, "stored"], totals.get("received", 0))
+        deliveries.add_metric([slug, provider, "duplicate"], totals.get("duplicate", 0))
+        for name, value in sorted(totals.items()):
+            if name.startswith("rejected:"):
+                rejections.add_metric([slug, name.split(":", 1)[1]], value)
+        for outcome in WEBHOOK_OUTCOMES:
+            processing.add_metric([slug, outcome], totals.get(f"outcome:{outcome}", 0))
+        for status in WEBHOOK_STATUSES:
+            events.add_metric([slug, status], max(0, totals.get(f"status:{status}", 0)))
+        _histogram(
+            duration,
+            [slug],
+            bounds=DURATION_BUCKETS,
+            per_bucket={
+                name.split(":", 1)[1]: value
+                for name, value in totals.items()
+                if name.startswith("duration_le:")
+            },
+            total_seconds=totals.get("duration_us", 0) / 1e6,
+        )
+    yield from (deliveries, rejections, processing, duration, events)
+
+
+def _outbound() -> Iterator[Any]:
+    from integrations.outbound.health import snapshot
+
+    totals = outbound_totals()
+    calls = CounterMetricFamily(
+        "liaison_outbound_calls",
+        "Outbound attempts by outcome (failure: counted against the breaker).",
+        labels=["service", "outcome"],
+    )
+    duration = HistogramMetricFamily(
+        "liaison_outbound_call_duration_seconds",
+        "Outbound attempt latency.",
+        labels=["service"],
+    )
+    for service, row in sorted(totals.items()):
+        for outcome, count in sorted(row.outcomes.items()):
+            calls.add_metric([service, outcome], count)
+        _histogram(
+            duration,
+            [service],
+            bounds=row.bounds,
+            per_bucket=row.buckets,
+            total_seconds=row.seconds_sum,
+        )
+    state = GaugeMetricFamily(
+        "liaison_outbound_breaker_state",
         "Circuit breaker state (1 for the current state).",
-        ["service", "state"],
+        labels=["service", "state"],
     )
     trips = CounterMetricFamily(
         "liaison_outbound_breaker_trips", "Times the breaker opened.", labels=["service"]
     )
-    for row in rows:
-        for error, count in sorted(row["errors"].items()):
-            errors.add_metric([row["name"], error], count)
-        for quantile, key in (("0.5", "latency_p50_ms"), ("0.95", "latency_p95_ms")):
-            if row[key] is not None:
-                latency.add_metric([row["name"], quantile], row[key])
+    for name, data in sorted(snapshot().items()):
+        breaker = data["breaker"]
         for candidate in BREAKER_STATES:
-            state.add_metric(
-                [row["name"], candidate], 1 if row["breaker_state"] == candidate else 0
-            )
-        trips.add_metric([row["name"]], row["breaker_trips"])
-    yield from (errors, latency, state, trips)
+            state.add_metric([name, candidate], 1 if breaker["state"] == candidate else 0)
+        trips.add_metric([name], breaker["trips"])
+    yield from (calls, duration, state, trips)
 
 
-def _webhooks(report: dict[str, Any]) -> Iterator[Any]:
-    rows = report["endpoints"]
-    deliveries = CounterMetricFamily(
-        "liaison_webhook_deliveries", "Deliveries stored (all time).", labels=["endpoint"]
+def _oauth() -> Iterator[Any]:
+    accounts = GaugeMetricFamily(
+        "liaison_oauth_accounts", "Connected accounts by status.", labels=["provider", "status"]
     )
-    events = _gauge("webhook_events", "Stored events by status.", ["endpoint", "status"])
-    lag = _gauge("webhook_processing_lag_seconds", "Age of the oldest pending event.", ["endpoint"])
-    hour = _gauge(
-        "webhook_verification_failures_hour",
-        "Deliveries rejected in the current hour.",
-        ["endpoint"],
-    )
-    spent = _gauge(
-        "webhook_processing_seconds",
-        "Received-to-processed time of events received in the last hour.",
-        ["endpoint", "stat"],
-    )
-    for row in rows:
-        slug = row["slug"]
-        deliveries.add_metric([slug], row["deliveries_total"])
-        for status in ("pending", "processing", "failed", "dead"):
-            events.add_metric([slug, status], row[status])
-        lag.add_metric([slug], row["lag_seconds"])
-        hour.add_metric([slug], row["verification_failures_this_hour"])
-        for stat in ("avg", "max"):
-            value = row[f"processing_{stat}_seconds"]
-            if value is not None:
-                spent.add_metric([slug, stat], value)
-    yield from (deliveries, events, lag, hour, spent)
-    failures = CounterMetricFamily(
-        "liaison_webhook_verification_failures",
-        "Deliveries rejected by verification (as long as the hourly counts are kept).",
-        labels=["endpoint", "reason"],
-    )
-    totals = health_section("webhook_verification_failure_totals")
-    for slug, reason, total in totals() if totals else ():
-        failures.add_metric([slug, reason], total)
-    yield failures
-
-
-def _oauth(report: dict[str, Any]) -> Iterator[Any]:
-    accounts = _gauge("oauth_accounts", "Connected accounts by status.", ["provider", "status"])
-    refreshed = _gauge(
-        "oauth_token_refreshes_recent",
-        "Accounts whose token was refreshed in the last hour.",
-        ["provider"],
-    )
-    failing = _gauge(
-        "oauth_refresh_failing_accounts",
-        "Active accounts whose last refreshes failed.",
-        ["provider"],
-    )
-    for provider, row in sorted(report["oauth"]["providers"].items()):
-        for status, count in sorted(row["by_status"].items()):
+    section = health_section("connected_account_counts")
+    for provider, by_status in sorted((section() if section else {}).items()):
+        for status, count in sorted(by_status.items()):
             accounts.add_metric([provider, status], count)
-        refreshed.add_metric([provider], row["refreshed_last_hour"])
-        failing.add_metric([provider], row["refresh_failing"])
-    yield from (accounts, refreshed, failing)
+    yield accounts
 
 
 def metrics_text() -> bytes:

@@ -7,6 +7,7 @@ short reason (never a URL or credential).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -76,9 +77,32 @@ def probe_broker() -> ProbeResult:
     return ProbeResult("ok", "broker reachable")
 
 
-def system_health() -> dict[str, ProbeResult]:
-    return {
-        "database": probe_database(),
-        "cache": probe_cache(),
-        "broker": probe_broker(),
-    }
+@dataclass(frozen=True)
+class SystemHealth:
+    """The probes behind `/healthz`, by backing service name."""
+
+    checks: Mapping[str, ProbeResult]
+
+    @property
+    def healthy(self) -> bool:
+        return all(result.healthy for result in self.checks.values())
+
+    def as_dict(self, *, details: bool) -> dict[str, object]:
+        """`{"status"}` for anyone; with `details`, also each check's status and detail."""
+        body: dict[str, object] = {"status": "ok" if self.healthy else "error"}
+        if details:
+            body["checks"] = {
+                name: {"status": result.status, "detail": result.detail}
+                for name, result in self.checks.items()
+            }
+        return body
+
+
+def system_health() -> SystemHealth:
+    return SystemHealth(
+        {
+            "database": probe_database(),
+            "cache": probe_cache(),
+            "broker": probe_broker(),
+        }
+    )

@@ -10,3 +10,8 @@ def connect() -> None:
 
     connect_celery_signals()
     connect_alert_receivers()
+    from integrations.ops.outbound_totals import outbound_attempt_observe
+    from integrations.outbound.guard import attempt_listeners
+
+    if outbound_attempt_observe not in attempt_listeners:
+        attempt_listeners.append(outbound_attempt_observe)

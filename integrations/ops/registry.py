@@ -13,6 +13,12 @@ Sections (each a callable; the name is the contract):
 - `webhook_event_counts()` → {endpoint slug: {status: count}}
 - `oauth_accounts(now)` → the OAuth summary (see `oauth_accounts.health`)
 - `connected_account_counts()` → {provider: {status: count}}
+- `outbox(now)` → {pending, sending, dead, oldest_due_at, lag_seconds, by_action: {action:
+  {pending, sending, dead}}} (see `integrations.outbox.health`)
+
+Sections return plain mappings and iterables (a section's app cannot import ops' types at
+import time, and a host may register its own callable); `integrations.ops.report` parses each
+into its typed part of the `HealthReport`, by the keys named here.
 
 Staff API URL modules are included under `<ops api prefix>/staff/<prefix>`.
 """

@@ -1,6 +1,7 @@
 """Reads behind the health dashboard, the command, the metrics and the alerts.
 
-`health_report()` returns one JSON-serialisable dict:
+`health_report()` returns one `integrations.ops.report.HealthReport` (frozen dataclasses;
+`as_dict()` is its JSON shape):
 
 - `services`: one row per outbound service (from `integrations.outbound.health.snapshot()`): calls,
   attempts, success rate, error rate, errors by class, p50/p95 latency, breaker state and when
@@ -10,91 +11,75 @@
   previous hour, 24 h), processing time (received → processed) over the last hour.
 - `oauth`: accounts needing reconnect (the 50 most recent), and per provider the accounts by
   status, the ones whose refresh is failing and the ones refreshed in the last hour.
+- `outbox`: rows pending, sending and dead, in all and per action, and the lag of the oldest
+  due row (None when `integrations.outbox` is not installed).
 - `series`: 24 hourly points (oldest first) of webhook deliveries, verification failures and
   outbound errors.
 
-The webhook and OAuth sections come from those apps through `integrations.ops.registry`
-(empty when the app is not installed), so `integrations.ops` does not import them. Each section is
-a handful of aggregate queries; nothing is cached, so a reload always shows the current state.
+The webhook, OAuth and outbox sections come from those apps through `integrations.ops.registry`
+(empty when the app is not installed), so `integrations.ops` does not import them. Each section
+reads counters and rollups (a few small queries whatever the size of the event log); nothing
+is written — the outbound hourly history and the alert state are recorded by
+`services.health_check(sync=True)` (beat and `manage.py integrations_health`), never by a GET.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.utils import timezone
 
-from integrations.ops.history import outbound_errors_by_hour, outbound_history_update
+from integrations.ops.history import outbound_errors_by_hour
 from integrations.ops.registry import health_section
+from integrations.ops.report import (
+    EndpointHealth,
+    HealthReport,
+    HealthSeries,
+    OAuthHealth,
+    OutboxHealth,
+    ServiceHealth,
+)
 from integrations.outbound import conf as outbound_conf
 from integrations.outbound.health import snapshot
 
 HOURS = 24
 
 
-def health_report() -> dict[str, Any]:
+def health_report() -> HealthReport:
     now = timezone.now()
     services = outbound_service_rows()
-    names = [row["name"] for row in services]
-    outbound_history_update(names)
     hours = [
         now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=HOURS - 1 - i)
         for i in range(HOURS)
     ]
     deliveries, failures = webhook_series(hours)
-    return {
-        "generated_at": now.isoformat(timespec="seconds"),
-        "window_seconds": outbound_conf.integrations_metrics_window_seconds(),
-        "services": services,
-        "endpoints": webhook_endpoint_rows(now=now),
-        "oauth": oauth_account_summary(now=now),
-        "series": {
-            "hours": [hour.isoformat(timespec="minutes") for hour in hours],
-            "webhook_deliveries": deliveries,
-            "verification_failures": failures,
-            "outbound_errors": outbound_errors_by_hour(names, hours=HOURS),
-        },
-    }
+    return HealthReport(
+        generated_at=now.isoformat(timespec="seconds"),
+        window_seconds=outbound_conf.integrations_metrics_window_seconds(),
+        services=services,
+        endpoints=webhook_endpoint_rows(now=now),
+        oauth=oauth_account_summary(now=now),
+        outbox=outbox_summary(now=now),
+        series=HealthSeries(
+            hours=tuple(hour.isoformat(timespec="minutes") for hour in hours),
+            webhook_deliveries=tuple(deliveries),
+            verification_failures=tuple(failures),
+            outbound_errors=tuple(
+                outbound_errors_by_hour([row.name for row in services], hours=HOURS)
+            ),
+        ),
+    )
 
 
-def outbound_service_rows() -> list[dict[str, Any]]:
-    rows = []
-    for name, data in sorted(snapshot().items()):
-        attempts = data["attempts"]
-        breaker = data["breaker"]
-        limiter = data["rate_limit"]
-        rows.append(
-            {
-                "name": name,
-                "calls": data["calls"],
-                "attempts": attempts,
-                "successes": data["successes"],
-                "errors_total": sum(data["errors"].values()),
-                "errors": data["errors"],
-                "error_rate": data["error_rate"],
-                "success_rate": round(data["successes"] / attempts, 4) if attempts else None,
-                "retries": data["retries"],
-                "latency_p50_ms": data["latency_ms"]["p50"],
-                "latency_p95_ms": data["latency_ms"]["p95"],
-                "breaker_state": breaker["state"],
-                "breaker_retry_at": breaker["retry_at"],
-                "breaker_trips": breaker["trips"],
-                "breaker_rejected": breaker["rejected"],
-                "rate_limit_utilization": limiter["utilization"],
-                "rate_limit_waits": limiter["waits"],
-                "rate_limit_wait_seconds": limiter["wait_seconds"],
-                "rate_limit_rejected": limiter["rejected"],
-                "rate_limit_paused_until": limiter["paused_until"],
-                "backend": data["backend"],
-            }
-        )
-    return rows
+def outbound_service_rows() -> tuple[ServiceHealth, ...]:
+    return tuple(
+        ServiceHealth.from_snapshot(name, data) for name, data in sorted(snapshot().items())
+    )
 
 
-def webhook_endpoint_rows(*, now: datetime) -> list[dict[str, Any]]:
+def webhook_endpoint_rows(*, now: datetime) -> tuple[EndpointHealth, ...]:
     section = health_section("webhook_endpoints")
-    return list(section(now)) if section else []
+    return tuple(EndpointHealth.from_row(row) for row in section(now)) if section else ()
 
 
 def webhook_series(hours: list[datetime]) -> tuple[list[int], list[int]]:
@@ -105,8 +90,12 @@ def webhook_series(hours: list[datetime]) -> tuple[list[int], list[int]]:
     return list(deliveries), list(failures)
 
 
-def oauth_account_summary(*, now: datetime) -> dict[str, Any]:
+def oauth_account_summary(*, now: datetime) -> OAuthHealth:
     section = health_section("oauth_accounts")
-    if section is None:
-        return {"needs_reconnect": [], "needs_reconnect_total": 0, "providers": {}}
-    return dict(section(now))
+    return OAuthHealth.from_summary(section(now)) if section else OAuthHealth()
+
+
+def outbox_summary(*, now: datetime) -> OutboxHealth | None:
+    """The outbox section, or None when `integrations.outbox` is not installed."""
+    section = health_section("outbox")
+    return OutboxHealth.from_summary(section(now)) if section else None

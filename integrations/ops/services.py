@@ -10,24 +10,29 @@ from django.core.mail import mail_admins
 
 from integrations.ops import conf
 from integrations.ops.alerts import Alert, alert_since, alerts_evaluate, alerts_sync
+from integrations.ops.report import HealthAlert, HealthReport
 from integrations.ops.selectors import health_report
 
 logger = logging.getLogger(__name__)
 
 
-def health_check(*, sync: bool = True) -> dict[str, Any]:
-    """The health report with its active alerts (`alerts`, each with `since`) and `healthy`.
+def health_check(*, sync: bool = True) -> HealthReport:
+    """The health report with its active alerts (`alerts`, each with `since`; `healthy`).
 
-    `sync`: record alert state changes (log once, send the signals). The dashboard, the
-    command and the periodic task sync; `/metrics` does not.
+    `sync`: fold the outbound minutes into the hourly history and record alert state changes
+    (log once, send the signals): the command and the periodic task (beat) sync. Pages and
+    APIs read with `sync=False`, so a GET never evaluates-and-sends an alert.
     """
+    if sync:
+        from integrations.ops.history import outbound_history_update
+        from integrations.outbound.config import known_services
+
+        outbound_history_update(list(known_services()))
     report = health_report()
     alerts = alerts_evaluate(report)
     if sync:
         alerts_sync(alerts)
-    report["alerts"] = [{**alert.as_dict(), "since": alert_since(alert)} for alert in alerts]
-    report["healthy"] = not alerts
-    return report
+    return report.with_alerts(tuple(HealthAlert(alert, alert_since(alert)) for alert in alerts))
 
 
 def alert_email_admins(sender: type[Alert], alert: Alert, raised: bool) -> None:

@@ -11,4 +11,4 @@ from integrations.ops.services import health_check
 @shared_task(name="integrations.ops.health_check", ignore_result=True)
 def integrations_health_check_task() -> int:
     """Returns the number of active alerts."""
-    return len(health_check(sync=True)["alerts"])
+    return len(health_check(sync=True).alerts)

@@ -7,7 +7,7 @@ import responses
 from django.urls import reverse
 
 from integrations.core.exceptions import IntegrationError
-from integrations.outbound.http.client import ServiceClient
+from integrations.outbound.http import ServiceClient
 from oauth_accounts.models import ConnectedAccount
 from tests.oauth_accounts.factories import make_account, make_user
 from tests.webhooks.factories import fake_secret, make_endpoint, make_event
@@ -129,3 +129,53 @@ def test_no_secret_or_token_appears_in_any_staff_response(staff_client):
         body = response.content.decode()
         for value in known:
             assert value not in body, url
+
+
+def test_health_snapshot_includes_the_outbox_section_and_its_dead_alert(staff_client):
+    from integrations.outbox.models import OutboxItem
+
+    OutboxItem.objects.create(
+        purpose_key="api:dead", action="test.mail", status=OutboxItem.Status.DEAD, attempts=10
+    )
+    OutboxItem.objects.create(
+        purpose_key="api:pending", action="test.mail", status=OutboxItem.Status.PENDING
+    )
+    OutboxItem.objects.create(
+        purpose_key="api:done", action="test.mail", status=OutboxItem.Status.DONE
+    )
+
+    data = staff_client.get(HEALTH).json()
+
+    outbox = data["dashboard"]["outbox"]
+    assert (outbox["pending"], outbox["sending"], outbox["dead"]) == (1, 0, 1)
+    assert outbox["by_action"] == {"test.mail": {"pending": 1, "sending": 0, "dead": 1}}
+    assert {"oldest_due_at", "lag_seconds"} <= set(outbox)
+    alerts = {(a["code"], a["subject"]) for a in data["dashboard"]["alerts"]}
+    assert ("outbox_dead_items", "test.mail") in alerts
+    assert data["healthy"] is False
+
+
+def test_health_snapshot_dashboard_keeps_its_json_shape(staff_client):
+    """The typed report is written out field by field to the shape the API always returned."""
+    make_endpoint(slug="shaped")
+    dashboard = staff_client.get(HEALTH).json()["dashboard"]
+    assert set(dashboard) == {
+        "generated_at",
+        "window_seconds",
+        "services",
+        "endpoints",
+        "oauth",
+        "outbox",
+        "series",
+        "alerts",
+        "healthy",
+    }
+    stripe = next(row for row in dashboard["services"] if row["name"] == "stripe")
+    assert {"calls", "attempts", "success_rate", "errors", "breaker_state"} <= set(stripe)
+    assert isinstance(stripe["errors"], dict)
+    endpoint = next(row for row in dashboard["endpoints"] if row["slug"] == "shaped")
+    assert {"deliveries_24h", "pending", "failed", "dead", "lag_seconds"} <= set(endpoint)
+    assert set(dashboard["oauth"]) == {"needs_reconnect", "needs_reconnect_total", "providers"}
+    assert len(dashboard["series"]["hours"]) == len(dashboard["series"]["outbound_errors"]) == 24
+    assert dashboard["healthy"] is True
+    assert dashboard["alerts"] == []

@@ -208,7 +208,7 @@ def test_dispatcher_requeues_due_failed_stale_pending_and_stuck_events(
     )
 
     with (
-        mock.patch("webhooks.services.processing.webhook_events_enqueue") as enqueue,
+        mock.patch("webhooks.queue.webhook_events_enqueue") as enqueue,
         django_capture_on_commit_callbacks(execute=True),
     ):
         report = webhook_events_dispatch_due(clock=clock)

@@ -35,8 +35,8 @@ def test_a_replayed_event_reports_its_handler_time_not_its_age(register_handler)
 
     row = _row("replayed")
     assert row["processed_last_hour"] == 1
-    assert isinstance(row["processing_max_seconds"], float)
-    assert row["processing_max_seconds"] < 60
+    assert isinstance(row["processing_avg_seconds"], float)
+    assert row["processing_avg_seconds"] < 60
 
 
 def test_processing_time_is_processed_at_minus_claimed_at():
@@ -59,4 +59,4 @@ def test_processing_time_is_processed_at_minus_claimed_at():
 
     row = _row("measured")
     assert row["processed_last_hour"] == 1
-    assert row["processing_avg_seconds"] == row["processing_max_seconds"] == 2.0
+    assert row["processing_avg_seconds"] == 2.0

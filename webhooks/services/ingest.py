@@ -3,6 +3,9 @@
 Exactly one query when the endpoint is cached: `INSERT … ON CONFLICT (endpoint, event id) DO
 NOTHING RETURNING id`. A duplicate is stored once (and still acknowledged); only the rows that
 were really inserted are enqueued, after commit. Rejections are recorded separately (bounded).
+The staff counters and the event types seen are kept by triggers inside that INSERT
+(`webhooks.counters`), in that one statement; duplicates are counted in the shared cache.
+The subject (the object an event is about) comes from the payload `parse()` already decoded.
 
 Duplicate-body window (`WebhookEndpoint.duplicate_body_window_hours` > 0; for schemes whose
 signature covers no timestamp or id, where captured bytes replayed under a fresh id verify
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,20 +36,25 @@ from django.db.models import Field
 from django.utils import timezone
 
 from webhooks import conf
+from webhooks.counters import duplicates_add, tally_add
 from webhooks.exceptions import MalformedPayload, WebhookError
 from webhooks.models import VerificationFailure, VerificationFailureCount, WebhookEvent
 from webhooks.providers import get_provider
 from webhooks.providers.base import ImmediateResponse, IncomingDelivery, ParsedEvent
+from webhooks.queue import webhook_events_enqueue_new
 from webhooks.selectors import EndpointConfig
 
 logger = logging.getLogger(__name__)
 
 _EVENT_ID_MAX = WebhookEvent._meta.get_field("event_id").max_length or 255
 _EVENT_TYPE_MAX = WebhookEvent._meta.get_field("event_type").max_length or 255
+_SUBJECT_MAX = WebhookEvent._meta.get_field("subject").max_length or 255
+_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 _INSERT_FIELDS = (
     "endpoint_id",
     "event_id",
     "event_type",
+    "subject",
     "body",
     "headers",
     "received_at",
@@ -93,6 +102,7 @@ def webhook_delivery_ingest(
         if name in delivery.headers
     }
     received_at = datetime.fromtimestamp(delivery.received_at, tz=UTC)
+    subjects = [_storable_subject(provider.event_subject(event)) for event in events]
     try:
         new_ids = _insert_events(
             endpoint_id=endpoint.id,
@@ -100,7 +110,10 @@ def webhook_delivery_ingest(
             headers=stored_headers,
             received_at=received_at,
             window_hours=endpoint.duplicate_body_window_hours,
+            subjects=subjects,
         )
+        if len(new_ids) < len(events):
+            duplicates_add(endpoint_id=endpoint.id, count=len(events) - len(new_ids))
     except DatabaseError as exc:
         logger.error(
             "webhook_delivery_store_failed",
@@ -112,6 +125,14 @@ def webhook_delivery_ingest(
     return IngestResult(events=len(events), stored=len(new_ids), response=response)
 
 
+def _storable_subject(value: object) -> str:
+    """A subject the column can hold, else "" (it only helps staff find events: a sender's
+    odd value must never fail the delivery)."""
+    if not isinstance(value, str) or not value or len(value) > _SUBJECT_MAX:
+        return ""
+    return "" if _UNSTORABLE.search(value) else value
+
+
 def _insert_events(
     *,
     endpoint_id: int,
@@ -119,12 +140,14 @@ def _insert_events(
     headers: dict[str, str],
     received_at: datetime,
     window_hours: int = 0,
+    subjects: list[str] | None = None,
 ) -> list[int]:
     """One INSERT for every event of the delivery; the ids of the rows really inserted."""
     for event in events:
         if len(event.event_id) > _EVENT_ID_MAX:
             raise MalformedPayload("The event id is too long.")
     connection = connections[router.db_for_write(WebhookEvent)]
+    subjects = subjects or [""] * len(events)
     if window_hours > 0:
         return _insert_events_windowed(
             connection=connection,
@@ -133,12 +156,17 @@ def _insert_events(
             headers=headers,
             received_at=received_at,
             window_hours=window_hours,
+            subjects=subjects,
         )
     fields = _insert_fields()
     params: list[Any] = []
-    for event in events:
+    for event, subject in zip(events, subjects, strict=True):
         values = _event_values(
-            endpoint_id=endpoint_id, event=event, headers=headers, received_at=received_at
+            endpoint_id=endpoint_id,
+            event=event,
+            headers=headers,
+            received_at=received_at,
+            subject=subject,
         )
         params.extend(
             field.get_db_prep_save(value, connection)
@@ -151,7 +179,12 @@ def _insert_events(
 
 
 def _event_values(
-    *, endpoint_id: int, event: ParsedEvent, headers: dict[str, str], received_at: datetime
+    *,
+    endpoint_id: int,
+    event: ParsedEvent,
+    headers: dict[str, str],
+    received_at: datetime,
+    subject: str = "",
 ) -> tuple[Any, ...]:
     """The values of `_INSERT_FIELDS` for one event."""
     occurred_at = (
@@ -161,6 +194,7 @@ def _event_values(
         endpoint_id,
         event.event_id,
         event.event_type[:_EVENT_TYPE_MAX],
+        subject,
         event.body,
         headers,
         received_at,
@@ -187,19 +221,24 @@ def _insert_events_windowed(
     headers: dict[str, str],
     received_at: datetime,
     window_hours: int,
+    subjects: list[str],
 ) -> list[int]:
     """The INSERT of endpoints with a duplicate-body window (one statement, see the module)."""
     fields = (*_insert_fields(), _body_key_field())
     date_field = WebhookEvent._meta.get_field("received_at")
     cutoff = date_field.get_db_prep_save(received_at - timedelta(hours=window_hours), connection)
     params: list[Any] = []
-    for event in events:
+    for event, subject in zip(events, subjects, strict=True):
         current, previous = body_keys(
             event.body, window_hours=window_hours, received_at=received_at
         )
         values = (
             *_event_values(
-                endpoint_id=endpoint_id, event=event, headers=headers, received_at=received_at
+                endpoint_id=endpoint_id,
+                event=event,
+                headers=headers,
+                received_at=received_at,
+                subject=subject,
             ),
             current,
         )
@@ -270,44 +309,6 @@ def _insert_sql(alias: str, quote: Callable[[str], str], rows: int) -> str:
     )
 
 
-def webhook_events_enqueue_new(*, event_pks: list[int]) -> None:
-    """Queue processing of freshly stored events (the hot path; runs after commit).
-
-    With a broker, the ids go to the per-process background publisher (see
-    `webhooks.publisher`: batched, off the request thread). Without one (eager mode), the
-    request processes a bounded number of them and the in-process dispatcher thread the rest,
-    after the response (`webhooks.publisher.EagerEventDispatcher`).
-    """
-    from celery import current_app
-
-    if current_app.conf.task_always_eager:
-        from webhooks.publisher import eager_dispatcher
-
-        eager_dispatcher.process_bounded(event_pks)
-        return
-    from webhooks.publisher import event_publisher
-
-    event_publisher.submit(event_pks)
-
-
-def webhook_events_enqueue(*, event_pks: list[int], batch_size: int = 50) -> None:
-    """Queue processing of stored events, `batch_size` per message (dispatcher, replay).
-
-    A failed publish only delays: the events stay stored and the dispatcher finds them again.
-    """
-    from webhooks.tasks import webhook_events_process_task
-
-    for start in range(0, len(event_pks), batch_size):
-        chunk = event_pks[start : start + batch_size]
-        try:
-            webhook_events_process_task.delay(chunk)
-        except Exception as exc:
-            logger.warning(
-                "webhook_event_enqueue_failed",
-                extra={"events": len(chunk), "error": type(exc).__name__},
-            )
-
-
 def webhook_verification_failure_record(
     *,
     endpoint_id: int,
@@ -367,3 +368,5 @@ def _count_failure(*, endpoint_id: int, hour: datetime, reason: str) -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [endpoint_id, hour_value, reason[:64]])
+    # The monotonic total `/metrics` exports (the hourly rows above are pruned).
+    tally_add(endpoint_id=endpoint_id, name=f"rejected:{reason[:64]}")

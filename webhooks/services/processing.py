@@ -25,10 +25,11 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from integrations.core.redaction import redact_text
+from integrations.outbox.relay import outbox_wakes_deferred
 from webhooks import conf
-from webhooks.handlers import handlers_for
-from webhooks.models import VerificationFailureCount, WebhookEvent
-from webhooks.services.ingest import webhook_events_enqueue
+from webhooks.handlers import Handler, handlers_for
+from webhooks.models import WebhookEvent
+from webhooks.queue import webhook_events_enqueue
 from webhooks.signals import webhook_event_dead, webhook_event_failed, webhook_event_processed
 
 logger = logging.getLogger(__name__)
@@ -50,73 +51,126 @@ class ProcessOutcome:
 
 def webhook_event_process(*, event_pk: int, clock: Clock = timezone.now) -> ProcessOutcome:
     """Claim the event and run its handlers; record processed / ignored / failed / dead."""
+    return webhook_events_process(event_pks=[event_pk], clock=clock)[0]
+
+
+def webhook_events_process(
+    *, event_pks: list[int], clock: Clock = timezone.now
+) -> list[ProcessOutcome]:
+    """Claim a batch of events and run them; one outcome per id, in the order given.
+
+    Few statements per event: one UPDATE claims every claimable event of the batch and one
+    SELECT loads them (with their endpoints); events no handler wants are marked `ignored`
+    together in one more UPDATE. An event with handlers runs in its own transaction
+    (handlers, then one UPDATE to `processed` guarded by our claim, then commit), so one
+    failing handler never rolls back another event. The counters follow by trigger.
+    """
+    if not event_pks:
+        return []
     now = clock()
-    claimed = (
-        WebhookEvent.objects.filter(pk=event_pk)
-        .filter(
-            Q(status=Status.PENDING)
-            | Q(status=Status.FAILED, next_attempt_at__lte=now)
-            | Q(status=Status.PROCESSING, locked_until__lt=now)
-        )
-        .update(
-            status=Status.PROCESSING,
-            attempts=F("attempts") + 1,
-            claimed_at=now,
-            locked_until=now + timedelta(seconds=conf.processing_lease_seconds()),
-        )
+    claimable = (
+        Q(status=Status.PENDING)
+        | Q(status=Status.FAILED, next_attempt_at__lte=now)
+        | Q(status=Status.PROCESSING, locked_until__lt=now)
     )
-    if not claimed:
-        return ProcessOutcome(event_pk=event_pk, status="skipped")
-    event = WebhookEvent.objects.select_related("endpoint").get(pk=event_pk)
-    mine = WebhookEvent.objects.filter(pk=event_pk, status=Status.PROCESSING, claimed_at=now)
-
-    if event.attempts > conf.max_attempts():
-        # Reclaimed after its worker died once too often (e.g. a handler that kills workers).
-        error = "WorkerLost: the processing lease expired on the last attempt"
-        with transaction.atomic():
-            if mine.update(
-                status=Status.DEAD, next_attempt_at=None, locked_until=None, last_error=error
-            ):
-                _set_status(event, status=Status.DEAD, error=error)
-                _send_failure_signal(webhook_event_dead, event=event, error=error)
-        return ProcessOutcome(event_pk=event_pk, status=Status.DEAD, attempts=event.attempts)
-
-    handlers = handlers_for(event.endpoint.provider, event.event_type)
-    if not handlers:
-        mine.update(
+    WebhookEvent.objects.filter(claimable, pk__in=event_pks).update(
+        status=Status.PROCESSING,
+        attempts=F("attempts") + 1,
+        claimed_at=now,
+        locked_until=now + timedelta(seconds=conf.processing_lease_seconds()),
+    )
+    # Ours: claimed at `now` by the UPDATE above (a concurrent worker's claim has its own time).
+    claimed = {
+        event.pk: event
+        for event in WebhookEvent.objects.select_related("endpoint").filter(
+            pk__in=event_pks, status=Status.PROCESSING, claimed_at=now
+        )
+    }
+    outcomes: dict[int, ProcessOutcome] = {}
+    ignored: list[WebhookEvent] = []
+    handled: list[tuple[WebhookEvent, list[Handler]]] = []
+    max_attempts = conf.max_attempts()
+    for pk in dict.fromkeys(event_pks):
+        event = claimed.get(pk)
+        if event is None:
+            outcomes[pk] = ProcessOutcome(event_pk=pk, status="skipped")
+            continue
+        if event.attempts > max_attempts:
+            outcomes[pk] = _dead_after_lost_workers(event=event, now=now)
+            continue
+        handlers = handlers_for(event.endpoint.provider, event.event_type)
+        if handlers:
+            handled.append((event, handlers))
+        else:
+            ignored.append(event)
+    if ignored:
+        WebhookEvent.objects.filter(
+            pk__in=[event.pk for event in ignored], status=Status.PROCESSING, claimed_at=now
+        ).update(
             status=Status.IGNORED,
             processed_at=clock(),
             next_attempt_at=None,
             locked_until=None,
             last_error="",
         )
-        logger.info("webhook_event_ignored", extra=_log_context(event))
-        return ProcessOutcome(event_pk=event_pk, status=Status.IGNORED, attempts=event.attempts)
+        for event in ignored:
+            logger.info("webhook_event_ignored", extra=_log_context(event))
+            outcomes[event.pk] = ProcessOutcome(
+                event_pk=event.pk, status=Status.IGNORED, attempts=event.attempts
+            )
+    # The outbox wake-ups of the batch's transactions are published together at its end.
+    with outbox_wakes_deferred():
+        for event, handlers in handled:
+            outcomes[event.pk] = _run_handlers(event=event, handlers=handlers, now=now, clock=clock)
+    return [outcomes[pk] for pk in event_pks]
 
+
+def _dead_after_lost_workers(*, event: WebhookEvent, now: datetime) -> ProcessOutcome:
+    """Reclaimed after its worker died once too often (e.g. a handler that kills workers)."""
+    mine = WebhookEvent.objects.filter(pk=event.pk, status=Status.PROCESSING, claimed_at=now)
+    error = "WorkerLost: the processing lease expired on the last attempt"
+    with transaction.atomic():
+        if mine.update(
+            status=Status.DEAD, next_attempt_at=None, locked_until=None, last_error=error
+        ):
+            _set_status(event, status=Status.DEAD, error=error)
+            _send_failure_signal(webhook_event_dead, event=event, error=error)
+    return ProcessOutcome(event_pk=event.pk, status=Status.DEAD, attempts=event.attempts)
+
+
+def _run_handlers(
+    *,
+    event: WebhookEvent,
+    handlers: list[Handler],
+    now: datetime,
+    clock: Clock,
+) -> ProcessOutcome:
+    mine = WebhookEvent.objects.filter(pk=event.pk, status=Status.PROCESSING, claimed_at=now)
     try:
         with transaction.atomic():
             for handler in handlers:
                 handler(event)
+            processed_at = clock()
             finished = mine.update(
                 status=Status.PROCESSED,
-                processed_at=clock(),
+                processed_at=processed_at,
                 next_attempt_at=None,
                 locked_until=None,
                 last_error="",
             )
             if not finished:
                 raise _ClaimLost
-            _set_status(event, status=Status.PROCESSED, error="", processed_at=clock())
+            _set_status(event, status=Status.PROCESSED, error="", processed_at=processed_at)
             # In the handlers' transaction: a receiver that raises fails the event like a handler.
             webhook_event_processed.send(sender=WebhookEvent, event=event)
     except _ClaimLost:
         logger.warning("webhook_event_claim_lost", extra=_log_context(event))
-        return ProcessOutcome(event_pk=event_pk, status="skipped", attempts=event.attempts)
+        return ProcessOutcome(event_pk=event.pk, status="skipped", attempts=event.attempts)
     except Exception as exc:
         status = _record_failure(event=event, claimed=mine, exc=exc, clock=clock)
-        return ProcessOutcome(event_pk=event_pk, status=status, attempts=event.attempts)
+        return ProcessOutcome(event_pk=event.pk, status=status, attempts=event.attempts)
     logger.info("webhook_event_processed", extra=_log_context(event))
-    return ProcessOutcome(event_pk=event_pk, status=Status.PROCESSED, attempts=event.attempts)
+    return ProcessOutcome(event_pk=event.pk, status=Status.PROCESSED, attempts=event.attempts)
 
 
 def _record_failure(
@@ -210,93 +264,6 @@ def _log_context(event: WebhookEvent) -> dict[str, object]:
     }
 
 
-@dataclass(frozen=True)
-class DispatchReport:
-    due_failed: int = 0
-    stale_pending: int = 0
-    stuck_retried: int = 0
-    stuck_dead: int = 0
-
-    @property
-    def enqueued(self) -> int:
-        return self.due_failed + self.stale_pending + self.stuck_retried
-
-
-def webhook_events_dispatch_due(*, clock: Clock = timezone.now) -> DispatchReport:
-    """Re-dispatch what would otherwise wait forever (run by beat and a command).
-
-    - `failed` events whose next attempt is due;
-    - `pending` events older than the grace period (their enqueue was lost, or no worker);
-    - `processing` events whose lease expired (the worker died or hung): recorded as a failed
-      attempt, then retried on the backoff schedule (or `dead` past the last attempt).
-    """
-    now = clock()
-    batch = conf.dispatch_batch_size()
-    stuck_retried = stuck_dead = 0
-    stuck = WebhookEvent.objects.filter(status=Status.PROCESSING, locked_until__lt=now).values_list(
-        "pk", "attempts", "locked_until"
-    )[:batch]
-    for pk, attempts, locked_until in list(stuck):
-        delay = retry_delay_seconds(attempts=attempts)
-        guard = WebhookEvent.objects.filter(
-            pk=pk, status=Status.PROCESSING, locked_until=locked_until
-        )
-        error = "WorkerLost: the processing lease expired (worker died or timed out)"
-        with transaction.atomic():
-            if delay is None:
-                changed = guard.update(
-                    status=Status.DEAD, next_attempt_at=None, locked_until=None, last_error=error
-                )
-                stuck_dead += changed
-                signal = webhook_event_dead
-            else:
-                changed = guard.update(
-                    status=Status.FAILED,
-                    next_attempt_at=now + timedelta(seconds=delay),
-                    locked_until=None,
-                    last_error=error,
-                )
-                stuck_retried += changed
-                signal = webhook_event_failed
-            if changed:
-                event = WebhookEvent.objects.select_related("endpoint").get(pk=pk)
-                _send_failure_signal(signal, event=event, error=error)
-
-    due_failed = list(
-        WebhookEvent.objects.filter(status=Status.FAILED, next_attempt_at__lte=now)
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:batch]
-    )
-    stale_pending = list(
-        WebhookEvent.objects.filter(
-            status=Status.PENDING,
-            next_attempt_at__lte=now - timedelta(seconds=conf.pending_grace_seconds()),
-        )
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:batch]
-    )
-    if stale_pending:
-        # Re-dispatched now, so not again before another grace period: under a backlog longer
-        # than the grace period the first message is still queued, and re-sending the same
-        # events on every run would multiply the queue (and slow the workers further).
-        WebhookEvent.objects.filter(pk__in=stale_pending, status=Status.PENDING).update(
-            next_attempt_at=now
-        )
-    if due_failed or stale_pending:
-        transaction.on_commit(
-            partial(webhook_events_enqueue, event_pks=[*due_failed, *stale_pending])
-        )
-    report = DispatchReport(
-        due_failed=len(due_failed),
-        stale_pending=len(stale_pending),
-        stuck_retried=stuck_retried,
-        stuck_dead=stuck_dead,
-    )
-    if report.enqueued or stuck_dead:
-        logger.info("webhook_events_dispatched", extra=report.__dict__)
-    return report
-
-
 def webhook_event_replay(*, events: QuerySet[WebhookEvent], clock: Clock = timezone.now) -> int:
     """Put events back to `pending` (attempts reset) and enqueue them; returns how many.
 
@@ -339,18 +306,21 @@ def webhook_event_mark_ignored(
 
 
 def webhook_events_prune(
-    *, older_than: timedelta, include_failed: bool = False, clock: Clock = timezone.now
+    *,
+    older_than: timedelta | None = None,
+    include_failed: bool | None = None,
+    clock: Clock = timezone.now,
 ) -> int:
-    """Delete finished events received before `now - older_than`; returns how many.
+    """Apply retention now, to completion; returns how many events were deleted.
 
-    `processed` and `ignored` only, unless `include_failed` (then `failed` and `dead` too).
-    Pending and processing events are never pruned. Old hourly failure counters go too.
+    `older_than` replaces every endpoint's retention; `include_failed` (default: the
+    WEBHOOKS_RETENTION_INCLUDE_FAILED setting) also deletes `failed` and `dead` events.
+    Pending and processing events are never pruned. Deletes in bounded batches: see
+    `webhooks.services.retention`.
     """
-    cutoff = clock() - older_than
-    statuses = [Status.PROCESSED, Status.IGNORED]
-    if include_failed:
-        statuses += [Status.FAILED, Status.DEAD]
-    deleted, _ = WebhookEvent.objects.filter(received_at__lt=cutoff, status__in=statuses).delete()
-    VerificationFailureCount.objects.filter(hour__lt=cutoff).delete()
-    logger.info("webhook_events_pruned", extra={"count": deleted})
-    return deleted
+    from webhooks.services.retention import webhook_events_prune_batched
+
+    report = webhook_events_prune_batched(
+        older_than=older_than, include_failed=include_failed, clock=clock
+    )
+    return report.deleted

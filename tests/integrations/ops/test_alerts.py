@@ -18,6 +18,15 @@ from integrations.ops.alerts import (
     alerts_evaluate,
     alerts_sync,
 )
+from integrations.ops.report import (
+    EndpointHealth,
+    HealthReport,
+    OAuthHealth,
+    OAuthProviderHealth,
+    OutboxActionHealth,
+    OutboxHealth,
+    ServiceHealth,
+)
 from integrations.ops.services import health_check
 from integrations.outbound.http import ServiceClient
 from tests.oauth_accounts.factories import make_account
@@ -30,33 +39,37 @@ pytestmark = pytest.mark.django_db
 
 
 def _service(**overrides):
-    row = {
-        "name": "acme",
-        "attempts": 100,
-        "error_rate": 0.0,
-        "breaker_state": "closed",
-        "breaker_retry_at": None,
-    }
-    return {**row, **overrides}
+    return ServiceHealth(**{"name": "acme", "attempts": 100, **overrides})
 
 
 def _endpoint(**overrides):
-    row = {
-        "slug": "shop",
-        "verification_failures_this_hour": 0,
-        "verification_failures_last_hour": 0,
-        "lag_seconds": 0,
-        "dead": 0,
-    }
-    return {**row, **overrides}
+    return EndpointHealth(**{"slug": "shop", **overrides})
 
 
 def _provider(**overrides):
-    return {"refresh_failing": 0, "reconnect_recent": 0, **overrides}
+    return OAuthProviderHealth(**overrides)
+
+
+def _report(*, services=(), endpoints=(), providers=None, outbox=None):
+    return HealthReport(
+        generated_at="2026-01-01T00:00:00+00:00",
+        window_seconds=900,
+        services=tuple(services),
+        endpoints=tuple(endpoints),
+        oauth=OAuthHealth(providers=providers or {}),
+        outbox=outbox,
+    )
+
+
+def _outbox(**dead_by_action):
+    return OutboxHealth(
+        dead=sum(dead_by_action.values()),
+        by_action={action: OutboxActionHealth(dead=n) for action, n in dead_by_action.items()},
+    )
 
 
 def _codes(report):
-    return {(alert.code, alert.subject) for alert in alerts_evaluate(report)}
+    return {(alert.code, alert.subject) for alert in alerts_evaluate(_report(**report))}
 
 
 @pytest.mark.parametrize(
@@ -105,10 +118,16 @@ def _codes(report):
             "shop",
         ),
         (
-            {"oauth": {"providers": {"github": _provider()}}},
-            {"oauth": {"providers": {"github": _provider(refresh_failing=1)}}},
+            {"providers": {"github": _provider()}},
+            {"providers": {"github": _provider(refresh_failing=1)}},
             "oauth_refresh_failures",
             "github",
+        ),
+        (
+            {"outbox": _outbox(email_send=0)},
+            {"outbox": _outbox(email_send=1)},
+            "outbox_dead_items",
+            "email_send",
         ),
     ],
 )
@@ -172,15 +191,15 @@ def test_rules_fire_and_clear_from_the_real_state(fake):
             with pytest.raises(IntegrationError):
                 ServiceClient("acme").get("/x")
     report = health_check()
-    assert {(a["code"], a["subject"]) for a in report["alerts"]} == {
+    assert {(a.code, a.subject) for a in report.alerts} == {
         ("breaker_open", "acme"),
         ("webhook_lag", "shop"),
         ("webhook_dead_events", "shop"),
         ("webhook_verification_failures", "shop"),
         ("oauth_refresh_failures", "github"),
     }
-    assert all(a["since"] for a in report["alerts"])
-    assert report["healthy"] is False
+    assert all(a.since for a in report.alerts)
+    assert report.healthy is False
 
     stale.status = "processed"
     stale.save()
@@ -193,8 +212,8 @@ def test_rules_fire_and_clear_from_the_real_state(fake):
         mock.get(f"{BASE}/x", status=200)
         ServiceClient("acme").get("/x")
     report = health_check()
-    assert report["alerts"] == []
-    assert report["healthy"] is True
+    assert report.alerts == ()
+    assert report.healthy is True
 
 
 def test_error_rate_alert_from_real_calls(fake, settings):
@@ -208,10 +227,8 @@ def test_error_rate_alert_from_real_calls(fake, settings):
         for _ in range(2):
             with pytest.raises(IntegrationError):
                 ServiceClient("acme").get("/bad")
-    alerts = health_check()["alerts"]
-    assert [(a["code"], a["subject"], a["value"]) for a in alerts] == [
-        ("outbound_error_rate", "acme", 0.1)
-    ]
+    alerts = health_check().alerts
+    assert [(a.code, a.subject, a.value) for a in alerts] == [("outbound_error_rate", "acme", 0.1)]
 
 
 def test_email_receiver_is_off_by_default(fake, settings):

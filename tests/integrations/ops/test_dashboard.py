@@ -83,3 +83,35 @@ def test_admin_index_links_the_dashboard_and_lists_active_alerts(fake, staff_cli
     _fail_acme(2)
     html = staff_client.get("/admin/").content.decode()
     assert 'data-alert="breaker_open" data-alert-subject="acme"' in html
+
+
+def test_reading_the_dashboard_or_index_never_raises_or_sends_an_alert(
+    fake, staff_client, mailoutbox, settings
+):
+    from integrations.ops.alerts import alert_raised, alerts_recorded
+    from integrations.ops.services import health_check
+
+    settings.ALERT_EMAIL_ADMINS = True
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    raised = []
+
+    def receiver(sender, alert, **kwargs):
+        raised.append(alert.key)
+
+    alert_raised.connect(receiver)
+    try:
+        _fail_acme(2)
+        for url in ("/admin/liaison_ops/health/", "/admin/"):
+            html = staff_client.get(url).content.decode()
+            # Shown, as the report says so...
+            assert 'data-alert="breaker_open" data-alert-subject="acme"' in html
+        # ...but neither recorded nor sent by a GET.
+        assert raised == []
+        assert mailoutbox == []
+        assert alerts_recorded() == []
+        # The periodic check (beat) and the command record and send.
+        health_check(sync=True)
+        assert raised == ["breaker_open:acme"]
+        assert alerts_recorded() == ["breaker_open"]
+    finally:
+        alert_raised.disconnect(receiver)
