@@ -23,6 +23,7 @@ from django.core.exceptions import ImproperlyConfigured
 # Liaison's own defaults live in each app's conf.py; only the few this file needs to build
 # something (the beat schedule) are imported, never repeated.
 from integrations.ops import conf as ops_conf
+from integrations.outbox import conf as outbox_conf
 from oauth_accounts import conf as oauth_conf
 from oauth_accounts.settings_defaults import (
     LIAISON_AUTHENTICATION_BACKENDS,
@@ -105,6 +106,7 @@ INSTALLED_APPS = [
     # Liaison's apps, as a host project lists them (README: "Install into an existing project").
     "integrations.core",
     "integrations.outbound",
+    "integrations.outbox",
     "integrations.payments",
     "integrations.email",
     "integrations.ops",
@@ -165,12 +167,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # REDIS_URL holds state every process must share (circuit breakers, rate limiters, locks).
 # Unset: in-process state, fine for one process (the embedded default).
 REDIS_URL: str = env.str("REDIS_URL", default="")
+# Socket timeouts for every Redis client (cache, shared state, broker, result backend): a hung
+# Redis (accepting nothing, answering nothing) costs a request about a second, then the caller
+# falls back (the cache is an optimisation; breaker state has an in-process fallback).
+REDIS_SOCKET_CONNECT_TIMEOUT: float = env.float("REDIS_SOCKET_CONNECT_TIMEOUT", default=0.5)
+REDIS_SOCKET_TIMEOUT: float = env.float("REDIS_SOCKET_TIMEOUT", default=1.0)
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "liaison",
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+            },
         }
     }
 else:
@@ -198,7 +209,31 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Redis broker: an unacknowledged message is handed out again after this many seconds.
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    # Short, since every task is safe to run twice (claims in the database) and a dead
+    # worker's message should come back soon; longer than the longest task.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600),
+    # A hung broker must not hang a publish: fail fast, the database row is the record.
+    "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
+    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=5.0),
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_SOCKET_CONNECT_TIMEOUT
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUT
+# Two queues: `celery` (processing, email wake-ups) and `liaison_dispatch` (the sweeps that
+# recover from lost messages and dead workers), so a backlog never delays recovery. A worker
+# started without `-Q` consumes both (kombu round-robins between them); give the dispatch
+# queue its own worker with `-Q liaison_dispatch` when the backlog is large.
+# The queues themselves are declared in config/celery.py.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "webhooks.tasks.webhook_events_dispatch_due_task": {"queue": "liaison_dispatch"},
+    "integrations.outbox.tasks.outbox_relay_sweep_task": {"queue": "liaison_dispatch"},
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
@@ -284,15 +319,21 @@ _webhooks = {
         "WEBHOOKS_VERIFICATION_FAILURES_KEPT",
         "WEBHOOKS_LAST_ERROR_MAX_CHARS",
         "WEBHOOKS_EAGER_BATCH_LIMIT",
+        "WEBHOOKS_SNS_CERT_CACHE_SECONDS",
+        "WEBHOOKS_RETENTION_DAYS",
     ),
+    **_from_env(env.bool, "WEBHOOKS_RETENTION_INCLUDE_FAILED"),
     **_from_env(
         env.float,
+        "WEBHOOKS_RETENTION_BATCH_SECONDS",
         "WEBHOOKS_ENDPOINT_LOCAL_CACHE_SECONDS",
         "WEBHOOKS_TEST_DELIVERY_TIMEOUT",
         "WEBHOOKS_EAGER_TIME_BUDGET_SECONDS",
     ),
     # Eager mode only (no broker): the in-process dispatcher thread (webhooks/publisher.py).
     **_from_env(env.bool, "WEBHOOKS_EAGER_DISPATCHER"),
+    # AWS SNS endpoints: confirm SubscriptionConfirmation messages by themselves (or by staff).
+    **_from_env(env.bool, "WEBHOOKS_SNS_AUTO_CONFIRM"),
     **_from_env(env.list, "WEBHOOKS_PROVIDERS", "WEBHOOKS_HANDLER_MODULES"),
 }
 globals().update(_webhooks)
@@ -304,6 +345,29 @@ CELERY_BEAT_SCHEDULE["webhooks-dispatch-due"] = {
         )
     ),
 }
+# Retention: delete processed/ignored events past WEBHOOKS_RETENTION_DAYS, in bounded batches.
+CELERY_BEAT_SCHEDULE["webhooks-retention"] = {
+    "task": "webhooks.tasks.webhook_events_retention_task",
+    "schedule": float(webhooks_conf.DEFAULT_RETENTION_INTERVAL_SECONDS),
+}
+
+# --- outbox: side effects after a state change (integrations.outbox) -------------------------
+
+# Only what the environment sets; defaults in integrations/outbox/conf.py.
+# OUTBOX_RETRY_SCHEDULE: seconds between attempts, comma-separated.
+_outbox = {
+    **_from_env(_int_list, "OUTBOX_RETRY_SCHEDULE"),
+    **_from_env(env.int, "OUTBOX_LEASE_SECONDS", "OUTBOX_RELAY_BATCH_SIZE"),
+    **_from_env(env.float, "OUTBOX_RELAY_INTERVAL_SECONDS"),
+    **_from_env(env.bool, "OUTBOX_EAGER_RELAY"),
+}
+globals().update(_outbox)
+CELERY_BEAT_SCHEDULE["outbox-relay-sweep"] = {
+    "task": "integrations.outbox.tasks.outbox_relay_sweep_task",
+    "schedule": float(
+        _outbox.get("OUTBOX_RELAY_INTERVAL_SECONDS", outbox_conf.DEFAULT_RELAY_INTERVAL_SECONDS)
+    ),
+}
 
 # --- payments and email (Stripe, SendGrid) ---------------------------------------------------
 
@@ -313,7 +377,12 @@ CELERY_BEAT_SCHEDULE["webhooks-dispatch-due"] = {
 globals().update(
     {
         **_from_env(env.str, "STRIPE_SECRET_KEY", "STRIPE_API_VERSION", "SENDGRID_API_KEY"),
-        **_from_env(env.int, "STRIPE_MAX_NETWORK_RETRIES", "SENDGRID_SEND_MAX_RETRIES"),
+        **_from_env(env.str, "STRIPE_CUSTOMER_USER_MATCH", "STRIPE_CUSTOMER_USER_METADATA_KEY"),
+        **_from_env(
+            env.int,
+            "STRIPE_MAX_NETWORK_RETRIES",
+            "SENDGRID_PROCESSED_WAIT_SECONDS",
+        ),
         **_from_env(env.float, "STRIPE_CONNECT_TIMEOUT", "STRIPE_READ_TIMEOUT"),
         **_from_env(env.bool, "PAYMENTS_SEND_EMAILS", "SENDGRID_SANDBOX_MODE"),
     }
@@ -327,7 +396,7 @@ EMAIL_BACKEND: str = env.str("EMAIL_BACKEND", default="integrations.email.backen
 
 # Only what the environment sets; defaults in integrations/outbound/conf.py.
 # INTEGRATIONS_SERVICES: JSON {"service": {"option": value}} (built in: stripe, sendgrid,
-# google, github, oidc; options: integrations/outbound/resilience/config.py, checked by
+# google, github, oidc; options: integrations/outbound/config.py, checked by
 # `manage.py check`). INTEGRATIONS_HTTP_DEFAULTS: the same options for every service.
 globals().update(
     {
@@ -498,6 +567,7 @@ _ops = {
         "ALERT_WEBHOOK_LAG_SECONDS",
         "ALERT_WEBHOOK_DEAD_EVENTS",
         "ALERT_WEBHOOK_FAILED_EVENTS",
+        "ALERT_OUTBOX_DEAD_ITEMS",
         "ALERTS_CHECK_INTERVAL_SECONDS",
     ),
     **_from_env(env.bool, "ALERT_EMAIL_ADMINS"),

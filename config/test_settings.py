@@ -38,3 +38,5 @@ WHITENOISE_AUTOREFRESH = True
 # The in-process dispatcher thread of the eager mode would race the suite's own transactions;
 # the tests that are about it switch it back on.
 WEBHOOKS_EAGER_DISPATCHER = False
+# The same for the outbox relay thread: rows are performed inline after commit instead.
+OUTBOX_EAGER_RELAY = False

@@ -14,7 +14,7 @@ import responses
 from django.contrib.auth import get_user_model
 
 from integrations.core.exceptions import IntegrationError, ServiceUnavailable
-from integrations.outbound.http.client import ServiceClient
+from integrations.outbound.http import ServiceClient
 from tests.browser.conftest import admin_login, screenshot
 from tests.webhooks.factories import make_endpoint, make_event
 from webhooks.models import WebhookEvent

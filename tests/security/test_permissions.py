@@ -163,7 +163,7 @@ CASES = {
         "liaison_oauth.revoke_connectedaccount",
         make_account,
         _account_untouched,
-        patch={"oauth_accounts.services.connected_account_revoke": "recorder"},
+        patch={"oauth_accounts.services.oauth_account_revoke": "recorder"},
     ),
     "refund": ActionCase(
         "admin:liaison_payments_payment_changelist",
@@ -172,7 +172,7 @@ CASES = {
         "liaison_payments.refund_payment",
         _payment,
         lambda payment: payment.refresh_from_db() or payment.amount_refunded == 0,
-        patch={"integrations.payments.admin.PaymentService": "service"},
+        patch={"integrations.payments.admin.payments.refund_create": "recorder"},
     ),
     "cancel_subscription": ActionCase(
         "admin:liaison_payments_subscription_changelist",
@@ -181,7 +181,7 @@ CASES = {
         "liaison_payments.cancel_subscription",
         lambda: Subscription.objects.create(stripe_id="sub_perm", status="active"),
         lambda sub: sub.refresh_from_db() or sub.status == "active",
-        patch={"integrations.payments.admin.PaymentService": "service"},
+        patch={"integrations.payments.admin.billing.subscription_cancel": "recorder"},
     ),
     "resend": ActionCase(
         "admin:liaison_email_emailmessage_changelist",

@@ -7,6 +7,7 @@ INSTALLED_APPS += [
     "social_django",
     "integrations.core",
     "integrations.outbound",
+    "integrations.outbox",
     "integrations.payments",
     "integrations.email",
     "integrations.ops",

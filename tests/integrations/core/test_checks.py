@@ -106,7 +106,11 @@ BAD_SETTINGS: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
     ("liaison_payments.E001", {"STRIPE_API_VERSION": ""}, ("STRIPE_API_VERSION",)),
     ("liaison_payments.E002", {"STRIPE_READ_TIMEOUT": 0}, ("STRIPE_READ_TIMEOUT",)),
     # integrations.email
-    ("liaison_email.E001", {"SENDGRID_SEND_MAX_RETRIES": -1}, ("SENDGRID_SEND_MAX_RETRIES",)),
+    (
+        "liaison_email.E001",
+        {"SENDGRID_PROCESSED_WAIT_SECONDS": -1},
+        ("SENDGRID_PROCESSED_WAIT_SECONDS",),
+    ),
     # integrations.ops
     (
         "liaison_ops.E001",

@@ -16,6 +16,7 @@ from integrations.core import conf as core_conf
 from integrations.email import conf as email_conf
 from integrations.ops import conf as ops_conf
 from integrations.outbound import conf as outbound_conf
+from integrations.outbox import conf as outbox_conf
 from integrations.payments import conf as payments_conf
 from oauth_accounts import conf as oauth_conf
 from tests.conftest import REPO_ROOT
@@ -24,6 +25,7 @@ from webhooks import conf as webhooks_conf
 CONF_MODULES: dict[str, ModuleType] = {
     "integrations.core": core_conf,
     "integrations.outbound": outbound_conf,
+    "integrations.outbox": outbox_conf,
     "integrations.payments": payments_conf,
     "integrations.email": email_conf,
     "integrations.ops": ops_conf,
