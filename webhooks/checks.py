@@ -2,6 +2,7 @@
 
 - `liaison_webhooks.E001` WEBHOOKS_RETRY_SCHEDULE is not a list of positive integers.
 - `liaison_webhooks.E002` a numeric WEBHOOKS_* setting is not a number in range.
+- `liaison_webhooks.E003` WEBHOOKS_SNS_CERT_HOST_PATTERN is not a regular expression.
 - `liaison_webhooks.E100` a Liaison app it needs is not installed: the built-in Stripe and
   SendGrid handlers apply events with `integrations.payments` / `integrations.email`, the
   health section registers with `integrations.ops`, secrets are `integrations.core` fields.
@@ -9,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -65,6 +67,32 @@ def check_numbers(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             ("WEBHOOKS_TEST_DELIVERY_TIMEOUT", float, 0.001),
             ("WEBHOOKS_EAGER_BATCH_LIMIT", int, 0),
             ("WEBHOOKS_EAGER_TIME_BUDGET_SECONDS", float, 0),
+            ("WEBHOOKS_RETENTION_DAYS", int, 0),
+            ("WEBHOOKS_RETENTION_BATCH_SECONDS", float, 0.001),
+            ("WEBHOOKS_SNS_CERT_CACHE_SECONDS", int, 0),
         ),
         check_id="liaison_webhooks.E002",
     )
+
+
+@register()
+def check_sns_host_pattern(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    value = getattr(settings, "WEBHOOKS_SNS_CERT_HOST_PATTERN", None)
+    if value is None:
+        return []
+    try:
+        re.compile(value) if isinstance(value, str) else None
+    except re.error as exc:
+        problem = f"does not compile ({exc})"
+    else:
+        if isinstance(value, str) and value:
+            return []
+        problem = f"must be a non-empty string; it is {value!r}"
+    return [
+        Error(
+            f"WEBHOOKS_SNS_CERT_HOST_PATTERN {problem}.",
+            hint="It is matched in full against the lower-cased host of an SNS certificate "
+            "or SubscribeURL; remove it to admit only sns.<region>.amazonaws.com[.cn].",
+            id="liaison_webhooks.E003",
+        )
+    ]

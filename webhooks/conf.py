@@ -11,7 +11,7 @@ from django.conf import settings
 # Seconds to wait after the 1st, 2nd, … failed attempt: 1 min, 5 min, 30 min, 2 h, 6 h, 12 h,
 # 24 h, 24 h (≈ 3 days in all). After the last one the event is `dead`.
 DEFAULT_RETRY_SCHEDULE: tuple[int, ...] = (60, 300, 1800, 7200, 21600, 43200, 86400, 86400)
-DEFAULT_PROCESSING_LEASE_SECONDS = 900
+DEFAULT_PROCESSING_LEASE_SECONDS = 300
 DEFAULT_PENDING_GRACE_SECONDS = 300
 # How often Celery beat runs `webhook_events_dispatch_due_task` (the host's beat schedule).
 DEFAULT_DISPATCH_INTERVAL_SECONDS = 60

@@ -59,12 +59,40 @@ class LengthRequired(DeliveryRejected):
     reason = "length_required"
 
 
+class EventStorageError(WebhookError):
+    """The delivery could not be stored: answer 5xx so the provider retries."""
+
+
+class TestDeliveryUnreachable(WebhookError):
+    """A test delivery could not reach the server (connection refused, timeout, TLS).
+
+    The one place `requests`' exceptions are translated for test deliveries; the admin and
+    `send_test_webhook` catch this, never `requests.RequestException`.
+    """
+
+    __test__ = False  # not a pytest test class, whatever its name says
+
+
+class SnsUrlRefused(SignatureInvalid):
+    """A SigningCertURL or SubscribeURL outside the allow-list (nothing was fetched)."""
+
+    reason = "sns_url_refused"
+
+
+class SnsSubscriptionError(WebhookError):
+    """The event cannot be confirmed (not an SNS confirmation, or its SubscribeURL refused)."""
+
+
 class UnknownProvider(WebhookError, KeyError):
     """A provider id that is not in `webhooks.providers.PROVIDERS`."""
 
 
 class WebhookConfigurationError(ImproperlyConfigured):
     """An endpoint or setting is unusable (e.g. no active secret, a bad public key)."""
+
+
+class SnsCertificateUnavailable(WebhookConfigurationError):
+    """The SNS signing certificate could not be fetched now: answer 5xx so SNS retries."""
 
 
 class ProviderRegistrationError(ImproperlyConfigured):

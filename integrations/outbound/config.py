@@ -53,6 +53,9 @@ BUILTIN_SERVICES: dict[str, dict[str, Any]] = {
         "limiter_refill_rate": 15.0,
     },
     "oidc": {"limiter_capacity": 20.0, "limiter_refill_rate": 10.0},
+    # AWS SNS signing certificates and SubscribeURL confirmations (absolute URLs, allow-listed
+    # by `webhooks.providers.sns_certificates` before any call).
+    "aws_sns": {"limiter_capacity": 20.0, "limiter_refill_rate": 10.0, "read_timeout": 10.0},
 }
 
 

@@ -231,3 +231,27 @@ def test_send_test_webhook_uses_the_base_url_and_fails_loudly_on_non_2xx():
 def test_send_test_webhook_unknown_slug():
     with pytest.raises(CommandError, match="No endpoint"):
         run("send_test_webhook", "nope")
+
+
+@responses.activate
+def test_send_test_webhook_reports_an_unreachable_server_naming_the_url():
+    """`requests`' errors are translated once, in the service: the command (and the admin
+    action) only know `TestDeliveryUnreachable`."""
+    import requests
+
+    from webhooks.exceptions import TestDeliveryUnreachable, WebhookError
+    from webhooks.services.endpoints import webhook_endpoint_send_test
+
+    endpoint = make_endpoint(slug="down", secret=fake_secret())
+    responses.add(
+        responses.POST,
+        "http://127.0.0.1:9/webhooks/down/",
+        body=requests.ConnectionError("refused"),
+    )
+
+    with pytest.raises(CommandError, match=r"Could not reach the server: .*127\.0\.0\.1:9"):
+        run("send_test_webhook", "down", "--url", "http://127.0.0.1:9")
+    with pytest.raises(TestDeliveryUnreachable) as raised:
+        webhook_endpoint_send_test(endpoint=endpoint, base_url="http://127.0.0.1:9")
+    assert isinstance(raised.value, WebhookError)
+    assert isinstance(raised.value.__cause__, requests.ConnectionError)

@@ -46,7 +46,12 @@ from django.core.exceptions import ImproperlyConfigured
 from integrations.core.exceptions import ClientError, IntegrationError
 from integrations.outbound.http import ServiceClient
 from webhooks import conf, signing
-from webhooks.exceptions import SignatureInvalid, WebhookConfigurationError
+from webhooks.exceptions import (
+    SignatureInvalid,
+    SnsCertificateUnavailable,
+    SnsUrlRefused,
+    WebhookConfigurationError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,16 +67,6 @@ _LOCAL_MAX = 64
 
 _local: dict[str, tuple[float, x509.Certificate]] = {}
 _local_lock = threading.Lock()
-
-
-class SnsUrlRefused(SignatureInvalid):
-    """A SigningCertURL or SubscribeURL outside the allow-list (nothing was fetched)."""
-
-    reason = "sns_url_refused"
-
-
-class SnsCertificateUnavailable(WebhookConfigurationError):
-    """The signing certificate could not be fetched now: answer 5xx so SNS retries."""
 
 
 def sns_url_check(url: object, *, what: str, require_pem: bool) -> str:

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from integrations.outbound.http import ServiceClient
 from webhooks import conf
-from webhooks.exceptions import WebhookError
+from webhooks.exceptions import SnsSubscriptionError, WebhookError
 from webhooks.providers.sns_certificates import SERVICE, sns_url_check
 
 if TYPE_CHECKING:
@@ -33,10 +33,6 @@ logger = logging.getLogger(__name__)
 PROVIDER_ID = "aws_sns"
 CONFIRMABLE_TYPES = frozenset({"SubscriptionConfirmation", "UnsubscribeConfirmation"})
 _ARN = re.compile(r"<SubscriptionArn>([^<]{1,1024})</SubscriptionArn>")
-
-
-class SnsSubscriptionError(WebhookError):
-    """The event cannot be confirmed (not an SNS confirmation, or its SubscribeURL refused)."""
 
 
 def aws_sns_auto_confirm_enabled(*, options: dict[str, Any] | None) -> bool:

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from webhooks import conf
-from webhooks.exceptions import WebhookConfigurationError
+from webhooks.exceptions import TestDeliveryUnreachable, WebhookConfigurationError
 from webhooks.models import WebhookEndpoint, WebhookSecret
 from webhooks.providers import get_provider
 from webhooks.providers.base import EndpointSecrets
@@ -155,7 +155,7 @@ def webhook_endpoint_send_test(
     """Post a realistic sample delivery, signed as the provider would, to the endpoint's URL.
 
     Uses the newest active secret. Raises `WebhookConfigurationError` when the endpoint has
-    nothing to sign with; `requests.RequestException` when the server cannot be reached.
+    nothing to sign with; `TestDeliveryUnreachable` when the server cannot be reached.
     """
     provider = get_provider(endpoint.provider)
     stored = webhook_endpoint_secrets(endpoint=endpoint)
@@ -179,9 +179,14 @@ def webhook_endpoint_send_test(
         event_id=event_id,
     )
     headers = {"Content-Type": signed.content_type, **signed.headers}
-    response = requests.post(  # nosec B113 - timeout= is passed below
-        url, data=signed.body, headers=headers, timeout=conf.test_delivery_timeout_seconds()
-    )
+    try:
+        response = requests.post(  # nosec B113 - timeout= is passed below
+            url, data=signed.body, headers=headers, timeout=conf.test_delivery_timeout_seconds()
+        )
+    except requests.RequestException as exc:
+        raise TestDeliveryUnreachable(
+            f"{url} could not be reached ({type(exc).__name__})."
+        ) from exc
     logger.info(
         "webhook_test_delivery_sent",
         extra={"endpoint": endpoint.slug, "status": response.status_code},

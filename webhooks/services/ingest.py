@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from webhooks import conf
 from webhooks.counters import duplicates_add, tally_add
-from webhooks.exceptions import MalformedPayload, WebhookError
+from webhooks.exceptions import EventStorageError, MalformedPayload
 from webhooks.models import VerificationFailure, VerificationFailureCount, WebhookEvent
 from webhooks.providers import get_provider
 from webhooks.providers.base import ImmediateResponse, IncomingDelivery, ParsedEvent
@@ -64,10 +64,6 @@ _INSERT_FIELDS = (
     "next_attempt_at",
     "last_error",
 )
-
-
-class EventStorageError(WebhookError):
-    """The delivery could not be stored: answer 5xx so the provider retries."""
 
 
 @dataclass(frozen=True)

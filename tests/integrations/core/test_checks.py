@@ -138,6 +138,21 @@ BAD_SETTINGS: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
         ("WEBHOOKS_EAGER_BATCH_LIMIT",),
     ),
     (
+        "liaison_webhooks.E002",
+        {"WEBHOOKS_RETENTION_DAYS": "a month"},
+        ("WEBHOOKS_RETENTION_DAYS",),
+    ),
+    (
+        "liaison_webhooks.E002",
+        {"WEBHOOKS_SNS_CERT_CACHE_SECONDS": -5},
+        ("WEBHOOKS_SNS_CERT_CACHE_SECONDS",),
+    ),
+    (
+        "liaison_webhooks.E003",
+        {"WEBHOOKS_SNS_CERT_HOST_PATTERN": r"sns\.(unclosed"},
+        ("WEBHOOKS_SNS_CERT_HOST_PATTERN", "does not compile"),
+    ),
+    (
         "liaison_ops.E002",
         {"ALERT_WEBHOOK_FAILED_EVENTS": "many"},
         ("ALERT_WEBHOOK_FAILED_EVENTS",),

@@ -354,3 +354,15 @@ def test_an_invalid_host_pattern_names_the_setting(settings) -> None:
     settings.WEBHOOKS_SNS_CERT_HOST_PATTERN = "sns.("
     with pytest.raises(WebhookConfigurationError, match="WEBHOOKS_SNS_CERT_HOST_PATTERN"):
         sns_url_check(CERT_URL, what="SigningCertURL", require_pem=True)
+
+
+def test_the_certificate_service_is_built_in_so_production_needs_no_setting(settings):
+    """Without an `aws_sns` entry in `INTEGRATIONS_SERVICES` the certificate fetch must still
+    have a resilient client (else every SNS delivery would answer 503)."""
+    from integrations.outbound.config import service_config
+    from webhooks.providers.sns_certificates import SERVICE
+
+    settings.INTEGRATIONS_SERVICES = {}
+    config = service_config(SERVICE)
+    assert config.name == "aws_sns"
+    assert config.read_timeout <= 10.0

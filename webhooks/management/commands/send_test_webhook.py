@@ -10,10 +10,9 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
-import requests
 from django.core.management.base import BaseCommand, CommandError
 
-from webhooks.exceptions import WebhookConfigurationError, WebhookError
+from webhooks.exceptions import TestDeliveryUnreachable, WebhookConfigurationError, WebhookError
 from webhooks.models import WebhookEndpoint
 from webhooks.services import webhook_endpoint_send_test
 from webhooks.services.endpoints import DEFAULT_TEST_BASE_URL
@@ -50,10 +49,10 @@ class Command(BaseCommand):
             result = webhook_endpoint_send_test(
                 endpoint=endpoint, event_type=options["event_type"], base_url=options["url"]
             )
+        except TestDeliveryUnreachable as exc:
+            raise CommandError(f"Could not reach the server: {exc}") from exc
         except (WebhookError, WebhookConfigurationError) as exc:
             raise CommandError(f"Cannot sign a test delivery: {exc}") from exc
-        except requests.RequestException as exc:
-            raise CommandError(f"Could not reach the server: {type(exc).__name__}") from exc
         self.stdout.write(f"POST {result.url}")
         self.stdout.write(f"event id: {result.event_id}")
         self.stdout.write(f"status: {result.status_code}")
