@@ -61,37 +61,43 @@ BUILTIN_SERVICES: dict[str, dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class ServiceConfig:
-    """Everything the client, breaker and limiter need to know about one service."""
+    """Everything the client, breaker and limiter need to know about one service.
+
+    - `base_url`: joined to relative URLs; https, or http on a loopback host. Empty: absolute
+      URLs only.
+    - `retries`: retries after the first attempt (idempotent methods, or with an idempotency
+      key). The n-th retry waits a uniform draw in
+      [0, min(`backoff_cap`, `backoff_base` * 2^(n-1))]; a `Retry-After` up to
+      `retry_after_max` is waited for, a longer one is raised at once.
+    - `breaker_fail_max` consecutive failures (transport errors, timeouts, 5xx) open the
+      breaker, and so does a share of at least `breaker_failure_rate` failures among the last
+      `breaker_window` outcomes once `breaker_min_calls` were seen; after
+      `breaker_reset_timeout` seconds `breaker_success_threshold` successful half-open probes
+      close it again.
+    - Token bucket: a burst of `limiter_capacity` calls, then `limiter_refill_rate` per
+      second; a caller waits at most `limiter_max_wait` seconds for a token before
+      `RateLimitExceeded`.
+    """
 
     name: str
     base_url: str = ""
-    """Joined to relative URLs; https, or http on a loopback host. Empty: absolute URLs only."""
     connect_timeout: float = 3.05
     read_timeout: float = 30.0
     retries: int = 3
-    """Retries after the first attempt (idempotent methods, or with an idempotency key)."""
     backoff_base: float = 1.0
     backoff_cap: float = 30.0
-    """The n-th retry waits a uniform draw in [0, min(backoff_cap, backoff_base * 2^(n-1))]."""
     retry_after_max: float = 60.0
-    """Longest Retry-After waited for before retrying; a longer one is raised at once."""
     idempotency_header: str = "Idempotency-Key"
     request_id_headers: tuple[str, ...] = ("Request-Id", "X-Request-Id")
     breaker_fail_max: int = 5
-    """Consecutive failures (transport errors, timeouts, 5xx) that open the breaker."""
     breaker_reset_timeout: float = 30.0
     breaker_success_threshold: int = 1
-    """Successful half-open probes needed to close it again."""
     breaker_window: int = 20
     breaker_min_calls: int = 10
     breaker_failure_rate: float = 0.5
-    """Open when at least this share of the last `breaker_window` outcomes failed (once
-    `breaker_min_calls` were seen)."""
     limiter_capacity: float = 20.0
     limiter_refill_rate: float = 10.0
-    """Token bucket: a burst of `limiter_capacity` calls, then this many per second."""
     limiter_max_wait: float = 5.0
-    """Longest a caller waits for a token before RateLimitExceeded."""
 
     @property
     def timeout(self) -> tuple[float, float]:
