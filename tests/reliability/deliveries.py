@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -56,6 +57,9 @@ class Delivery:
     # (endpoint id, event id) of every event the delivery holds.
     keys: tuple[tuple[int, str], ...]
     event_type: str
+
+
+STRIPE_FIXTURES = Path(__file__).resolve().parents[1] / "webhooks" / "fixtures" / "stripe"
 
 
 def make_signing_endpoint(provider: str) -> SigningEndpoint:
@@ -122,10 +126,10 @@ def _form(body: bytes, content_type: str) -> dict[str, list[str]]:
 def stripe_payment_body(
     *, event_type: str, event_id: str, intent_id: str, created: int, email: str
 ) -> bytes:
-    """A Stripe `payment_intent.*` event for a given intent, at a given time."""
-    sample: dict[str, Any] = json.loads(
-        get_provider("stripe").sample_body(event_type, event_id=event_id)
-    )
+    """A Stripe `payment_intent.*` event for a given intent, at a given time: Stripe's own
+    fixture (tests/webhooks/fixtures/stripe/, from stripe/openapi) with its ids replaced."""
+    sample: dict[str, Any] = json.loads((STRIPE_FIXTURES / f"{event_type}.json").read_text())
+    sample["id"] = event_id
     sample["created"] = created
     intent = sample["data"]["object"]
     intent["id"] = intent_id
