@@ -31,6 +31,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Sum
@@ -319,8 +320,12 @@ def triggers_install(connection: BaseDatabaseWrapper) -> None:
         statements = _pg_sql()
     elif connection.vendor == "sqlite":
         statements = _sqlite_sql()
-    else:  # pragma: no cover - the project supports these two
-        raise NotImplementedError(f"No event counters for {connection.vendor}.")
+    else:
+        raise ImproperlyConfigured(
+            f"Liaison's webhook event counters need PostgreSQL or SQLite; the database "
+            f"{connection.alias!r} is {connection.vendor}. Point DATABASES[{connection.alias!r}] "
+            "(DATABASE_URL) at one of them."
+        )
     with connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)

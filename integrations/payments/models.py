@@ -172,9 +172,6 @@ class Product(_Synced):
     default_price_id = models.CharField(max_length=255, blank=True)
     deleted = models.BooleanField(default=False)
 
-    class Meta(_Synced.Meta):
-        pass
-
 
 class Price(_Synced):
     product = models.ForeignKey(
@@ -192,9 +189,6 @@ class Price(_Synced):
     # Stripe: lookup keys hold up to 200 characters.
     lookup_key = models.CharField(max_length=200, blank=True)
     deleted = models.BooleanField(default=False)
-
-    class Meta(_Synced.Meta):
-        pass
 
 
 class Invoice(_Synced):
@@ -230,9 +224,6 @@ class Invoice(_Synced):
     due_date = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta(_Synced.Meta):
-        pass
-
     def __str__(self) -> str:
         return self.number or self.stripe_id
 
@@ -260,9 +251,6 @@ class CheckoutSession(_Synced):
     stripe_invoice_id = models.CharField(max_length=255, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta(_Synced.Meta):
-        pass
-
 
 class Dispute(_Synced):
     payment = models.ForeignKey(
@@ -277,9 +265,6 @@ class Dispute(_Synced):
     status = models.CharField(max_length=32, blank=True, db_index=True)
     evidence_due_by = models.DateTimeField(null=True, blank=True)
     is_charge_refundable = models.BooleanField(default=False)
-
-    class Meta(_Synced.Meta):
-        pass
 
 
 class StripeSyncCursor(models.Model):

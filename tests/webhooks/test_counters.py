@@ -96,3 +96,17 @@ def test_rebuild_command_repairs_drifted_counters():
     call_command("webhook_counters_rebuild", stdout=out)
     assert "rebuilt" in out.getvalue()
     assert _status_counts(endpoint.pk) == {"dead": 1}
+
+
+def test_an_unsupported_database_is_refused_naming_the_setting():
+    """Counters are triggers written for PostgreSQL and SQLite; anything else fails loudly at
+    migrate time instead of leaving the staff reads silently at zero."""
+    from types import SimpleNamespace
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    from webhooks.counters import triggers_install
+
+    mysql = SimpleNamespace(vendor="mysql", alias="default")
+    with pytest.raises(ImproperlyConfigured, match=r"PostgreSQL or SQLite.*DATABASES\['default'\]"):
+        triggers_install(mysql)  # type: ignore[arg-type]
