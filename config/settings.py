@@ -334,6 +334,8 @@ _webhooks = {
     **_from_env(env.bool, "WEBHOOKS_EAGER_DISPATCHER"),
     # AWS SNS endpoints: confirm SubscriptionConfirmation messages by themselves (or by staff).
     **_from_env(env.bool, "WEBHOOKS_SNS_AUTO_CONFIRM"),
+    # 0 behind a transaction-pooling PgBouncer older than 1.21 (no prepared statements there).
+    **_from_env(env.bool, "WEBHOOKS_PREPARED_INSERT"),
     **_from_env(env.list, "WEBHOOKS_PROVIDERS", "WEBHOOKS_HANDLER_MODULES"),
 }
 globals().update(_webhooks)

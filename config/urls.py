@@ -11,6 +11,8 @@ admin.site.site_title = "Liaison admin"
 admin.site.index_title = "Integrations"
 
 urlpatterns = [
+    # First: the busiest URL of the project (providers' deliveries) is matched before the rest.
+    path("webhooks/", include("webhooks.urls")),
     path("", include("integrations.ops.urls")),
     # Brute-force limits on both login forms (shared counters); before the includes they shadow.
     path("admin/login/", rate_limited(*LOGIN_LIMITS)(admin.site.login)),
@@ -23,7 +25,6 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("webhooks/", include("webhooks.urls")),
     path("api/", include("integrations.ops.api_urls")),
     path("api/", include("config.api_urls")),
     path("", include("oauth_accounts.urls")),

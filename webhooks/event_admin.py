@@ -25,7 +25,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from webhooks.models import WebhookEndpoint, WebhookEventType
+from webhooks.counters import event_types_seen
+from webhooks.models import WebhookEndpoint
 
 # How many pages past the current one the lookahead counts (so the page links show them).
 LOOKAHEAD_PAGES = 5
@@ -103,18 +104,16 @@ class ProviderFilter(admin.SimpleListFilter):
 
 
 class EventTypeFilter(admin.SimpleListFilter):
-    """Event types seen (per endpoint when one is selected), from `WebhookEventType`."""
+    """Event types seen (per endpoint when one is selected), from `WebhookEventType` (and the
+    arrivals not folded into it yet)."""
 
     title = "event type"
     parameter_name = "event_type"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        seen = WebhookEventType.objects.order_by("event_type")
         endpoint = request.GET.get("endpoint__id__exact")
-        if endpoint and endpoint.isdigit():
-            seen = seen.filter(endpoint_id=int(endpoint))
-        types = seen.values_list("event_type", flat=True)[:500]
-        return [(t, t) for t in dict.fromkeys(types)]
+        endpoint_id = int(endpoint) if endpoint and endpoint.isdigit() else None
+        return [(t, t) for t in event_types_seen(endpoint_id=endpoint_id)]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(event_type=self.value()) if self.value() else queryset

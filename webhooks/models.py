@@ -13,7 +13,8 @@
   monitoring, never unbounded.
 - `WebhookEventType`, `WebhookEventTally`, `WebhookEventHourly`: small tables the staff reads
   use instead of scanning the log (see `webhooks.counters`): the event types seen per
-  endpoint, current per-status counts and monotonic totals, hourly rollups.
+  endpoint, current per-status counts and monotonic totals, hourly rollups;
+  `WebhookEventArrival` is their intake journal for newly stored events on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -576,3 +577,23 @@ class WebhookEventHourly(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}={self.value} on {self.endpoint_id} at {self.hour:%Y-%m-%d %H}h"
+
+
+class WebhookEventArrival(models.Model):
+    """A stored `pending` event not yet counted (PostgreSQL): the journal that keeps counting
+    off the receive view's INSERT.
+
+    A row-level trigger adds one narrow row per pending insert (no upsert, no index but the
+    key); `counters.arrivals_fold()` (each processing batch, the dispatcher, the health
+    command) moves them into `received`, `status:pending`, the hourly `received` and the
+    event types in one statement, exactly once: it deletes only rows its transaction sees
+    committed, so a concurrent insert is folded by the next run. Readers add what is still
+    here. No foreign key, like the tallies.
+    """
+
+    endpoint_id = models.BigIntegerField()
+    event_type = models.CharField(max_length=255)
+    received_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.event_type} on {self.endpoint_id} at {self.received_at:%Y-%m-%d %H:%M}"

@@ -30,6 +30,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from webhooks import conf
+from webhooks.counters import arrivals_fold_logged
 from webhooks.models import WebhookEvent
 from webhooks.signals import webhook_event_dead, webhook_event_failed
 
@@ -108,10 +109,13 @@ def webhook_events_dispatch_due(*, clock: Clock = timezone.now) -> DispatchRepor
     - `processing` events whose lease expired (the worker died or hung): recorded as a failed
       attempt, then retried on the backoff schedule (or `dead` past the last attempt).
 
-    Events published within the grace period are left alone (module docstring).
+    Events published within the grace period are left alone (module docstring). It also
+    folds the counters' arrival journal (`webhooks.counters`), so the counts catch up even
+    while no worker processes anything.
     """
     now = clock()
     batch = conf.dispatch_batch_size()
+    arrivals_fold_logged(every=True)
     stuck_retried, stuck_dead = _release_stuck(now=now, batch=batch)
     grace_start = now - timedelta(seconds=conf.pending_grace_seconds())
     # In flight: published since it became due, less than a grace period ago. An event that

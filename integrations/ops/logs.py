@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
-import uuid
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +26,7 @@ from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
 from integrations.core.redaction import redact_data
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_META = "HTTP_X_REQUEST_ID"  # read from META: `request.headers` costs a parse of it
 TASK_HEADER = "liaison_request_id"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 
@@ -42,7 +43,8 @@ def current_request_id() -> str | None:
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    """32 random hex digits (as `uuid4().hex`, without building a UUID on every request)."""
+    return secrets.token_hex(16)
 
 
 def accepted_request_id(value: str | None) -> str | None:
@@ -67,7 +69,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request_id = accepted_request_id(request.headers.get(REQUEST_ID_HEADER)) or new_request_id()
+        request_id = accepted_request_id(request.META.get(_REQUEST_ID_META)) or new_request_id()
         request.request_id = request_id  # type: ignore[attr-defined]
         token = bind_request_id(request_id)
         try:

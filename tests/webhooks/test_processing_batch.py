@@ -21,8 +21,12 @@ def test_a_batch_of_unhandled_events_costs_three_statements():
     with CaptureQueriesContext(connection) as queries:
         outcomes = webhook_events_process(event_pks=[e.pk for e in events])
     assert [o.status for o in outcomes] == [Status.IGNORED] * 20
-    # Claim (UPDATE), load (SELECT), mark ignored (UPDATE): not per event.
-    assert len(queries.captured_queries) == 3
+    # Claim (UPDATE), load (SELECT), mark ignored (UPDATE): not per event. On PostgreSQL one
+    # more folds the counters' arrival journal (webhooks.counters), once per batch too.
+    statements = [q["sql"] for q in queries.captured_queries]
+    fold = [sql for sql in statements if sql.startswith("WITH moved AS (DELETE FROM")]
+    assert len(fold) == (1 if connection.vendor == "postgresql" else 0)
+    assert len(statements) - len(fold) == 3
     assert set(WebhookEvent.objects.values_list("status", flat=True)) == {Status.IGNORED}
 
 

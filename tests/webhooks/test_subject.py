@@ -10,7 +10,8 @@ from django.urls import reverse
 from tests.webhooks.factories import make_endpoint, make_event
 from tests.webhooks.subject_support import fixture, post_sendgrid, post_stripe
 from webhooks.admin import WebhookEventAdmin
-from webhooks.models import WebhookEvent, WebhookEventType
+from webhooks.counters import arrivals_fold
+from webhooks.models import WebhookEvent, WebhookEventArrival, WebhookEventType
 from webhooks.providers import get_provider
 from webhooks.providers.base import ParsedEvent
 
@@ -83,7 +84,13 @@ def test_admin_finds_sendgrid_events_by_message_id(client, admin_client):
 @pytest.mark.django_db
 def test_ingest_records_event_types_seen_for_the_filter(client, admin_client):
     payload = post_stripe(client)
+    # Offered at once (on PostgreSQL from the arrival journal, before any fold) ...
+    page = admin_client.get(CHANGELIST).content.decode()
+    assert f"event_type={payload['type']}" in page
+    # ... and kept in the types table once the counters have taken it in.
+    arrivals_fold()
     assert WebhookEventType.objects.filter(event_type=payload["type"]).count() == 1
+    assert not WebhookEventArrival.objects.exists()
     page = admin_client.get(CHANGELIST).content.decode()
     assert f"event_type={payload['type']}" in page
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 from integrations.core.redaction import redact_text
 from integrations.outbox.relay import outbox_wakes_deferred
 from webhooks import conf
+from webhooks.counters import arrivals_fold_logged
 from webhooks.handlers import Handler, handlers_for
 from webhooks.models import WebhookEvent
 from webhooks.queue import webhook_events_enqueue
@@ -122,6 +123,9 @@ def webhook_events_process(
     with outbox_wakes_deferred():
         for event, handlers in handled:
             outcomes[event.pk] = _run_handlers(event=event, handlers=handlers, now=now, clock=clock)
+    # The counters take the arrivals of stored events (these and the ones after): one
+    # statement per batch (`webhooks.counters`).
+    arrivals_fold_logged()
     return [outcomes[pk] for pk in event_pks]
 
 
