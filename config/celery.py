@@ -7,9 +7,11 @@ outbox wake-ups) and `liaison_dispatch` (the recovery sweeps: webhook re-dispatc
 relay); a worker started without `-Q` consumes both.
 """
 
+import gc
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -21,3 +23,15 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (Queue("celery"), Queue(DISPATCH_QUEUE))
 # Each installed app's `tasks` module (every Liaison app is its own Django app).
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _freeze_loaded_objects(**kwargs: object) -> None:
+    """Once the worker has loaded Django and the task modules, and before a prefork pool
+    forks its children: what lives as long as the process leaves the garbage collector's
+    reach (`gc.freeze()`, as config/wsgi.py does for the web processes)."""
+    from django.urls import get_resolver
+
+    app.loader.import_default_modules()
+    get_resolver().url_patterns  # noqa: B018 - views some handlers and tasks import lazily
+    gc.freeze()

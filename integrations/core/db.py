@@ -1,4 +1,5 @@
-"""`fetchall_prepared`: run one hot statement as a server-side prepared statement.
+"""Hot statements: `fetchall_prepared` (a server-side prepared statement) and
+`row_insert_if_absent` (one `INSERT … ON CONFLICT DO NOTHING` built from a model).
 
 Django's psycopg 3 backend binds parameters on the client by default: every execution sends
 the whole statement text with the values spliced in (a 3 KB webhook body becomes a 6 KB hex
@@ -23,9 +24,11 @@ older than 1.21 they fail, so the caller's setting switches them off.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
+from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorDebugWrapper
 
@@ -92,4 +95,95 @@ def _can_prepare(connection: BaseDatabaseWrapper, raw: Any) -> bool:
         connection.vendor == "postgresql"
         and psycopg is not None
         and isinstance(getattr(raw, "connection", None), psycopg.Connection)
+    )
+
+
+def row_insert_if_absent(
+    row: models.Model,
+    *,
+    unique_field: str,
+    related_by: Mapping[str, tuple[str, object]] | None = None,
+) -> bool:
+    """Insert `row` unless a row with the same `unique_field` exists; True (and `row.pk` set)
+    when inserted.
+
+    One `INSERT … ON CONFLICT (<unique_field>) DO NOTHING RETURNING <pk>` (PostgreSQL, and
+    SQLite ≥ 3.35): a concurrent writer of the same key makes it wait, then insert nothing,
+    so no savepoint is needed to survive the race (a caught IntegrityError would need one).
+    `related_by` sets foreign keys in the same statement: `{"customer": ("stripe_id", "cus_1")}`
+    stores the id of the Customer whose `stripe_id` is `cus_1` (NULL when there is none), so
+    the caller needs no SELECT for a row it may not create. Model `save()` signals are not
+    sent. Shared by the writers that record "at most one row per key" (outbox rows, keyed
+    emails, synced Stripe objects). On PostgreSQL a prepared statement per model
+    (`fetchall_prepared`): the same few statements run for every processed event.
+    """
+    model = type(row)
+    alias = router.db_for_write(model, instance=row)
+    connection = connections[alias]
+    related = tuple(sorted((name, target) for name, (target, _) in (related_by or {}).items()))
+    given = related_by or {}
+    fields = _insert_fields(model, unique_field)
+    values: list[Any] = [
+        given[field.name][1]
+        if field.name in given
+        else field.get_db_prep_save(field.pre_save(row, True), connection)  # auto_now(_add)
+        for field in fields
+    ]
+    rows = fetchall_prepared(connection, _insert_sql(model, alias, unique_field, related), values)
+    if not rows:
+        return False
+    inserted = rows[0]
+    row.pk = inserted[0]
+    for (name, _target), value in zip(related, inserted[1:], strict=True):
+        setattr(row, model._meta.get_field(name).attname, value)  # type: ignore[union-attr]
+    row._state.adding = False
+    row._state.db = alias
+    return True
+
+
+@lru_cache(maxsize=64)
+def _insert_fields(model: type[models.Model], unique_field: str) -> tuple[models.Field, ...]:
+    meta = model._meta
+    unique = meta.get_field(unique_field)
+    if not (isinstance(unique, models.Field) and unique.unique):
+        raise ValueError(f"{meta.label}.{unique_field} is not a unique field.")
+    return tuple(
+        field
+        for field in meta.local_concrete_fields
+        if not (field.primary_key and isinstance(field, models.AutoField))
+    )
+
+
+@lru_cache(maxsize=64)
+def _insert_sql(
+    model: type[models.Model],
+    alias: str,
+    unique_field: str,
+    related: tuple[tuple[str, str], ...] = (),
+) -> str:
+    quote = connections[alias].ops.quote_name
+    meta = model._meta
+    fields = _insert_fields(model, unique_field)
+    targets = dict(related)
+    placeholders = []
+    for field in fields:
+        if field.name in targets:
+            target = field.related_model._meta  # type: ignore[union-attr]
+            lookup = quote(str(target.get_field(targets[field.name]).column))  # type: ignore[union-attr]
+            placeholders.append(
+                f"(SELECT {quote(str(target.pk.column))} FROM {quote(target.db_table)} "  # noqa: S608  # nosec B608
+                f"WHERE {lookup} = %s)"
+            )
+        else:
+            placeholders.append("%s")
+    columns = ", ".join(quote(str(field.column)) for field in fields)
+    conflict = quote(str(next(f.column for f in fields if f.name == unique_field)))
+    returning = [quote(str(meta.pk.column))] + [
+        quote(str(next(f.column for f in fields if f.name == name))) for name, _ in related
+    ]
+    # Identifiers come from model metadata; every value is a query parameter.
+    return (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608  # nosec B608
+        f"VALUES ({', '.join(placeholders)}) "
+        f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {', '.join(returning)}"
     )

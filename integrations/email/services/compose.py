@@ -36,9 +36,9 @@ from sendgrid.helpers.mail import (
     To,
 )
 
+from integrations.core.db import row_insert_if_absent
 from integrations.email import conf
 from integrations.email.models import EmailMessage
-from integrations.outbox.services import row_insert_if_absent
 
 # Custom arg carrying our row id: SendGrid echoes custom args in every event of the message.
 MESSAGE_ID_ARG = "liaison_message_id"

@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from django.db import models
 
-from integrations.outbox.services import row_insert_if_absent
+from integrations.core.db import row_insert_if_absent
 from integrations.payments.models import Customer
 
 logger = logging.getLogger(__name__)

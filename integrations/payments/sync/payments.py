@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, router, transaction
 
+from integrations.core.db import fetchall_prepared
 from integrations.payments.models import Dispute, Payment
 from integrations.payments.signals import (
     dispute_changed,
@@ -158,8 +160,23 @@ def payment_sync_refund(
 
 
 def _disputes_adopt(row: Payment) -> None:
-    """Disputes synced before their payment point at it now."""
-    Dispute.objects.filter(stripe_payment_intent_id=row.stripe_id, payment=None).update(payment=row)
+    """Disputes synced before their payment point at it now (one prepared statement: it runs
+    for every payment created, and the ORM's UPDATE compiled anew was a tenth of that)."""
+    alias = router.db_for_write(Dispute)
+    fetchall_prepared(connections[alias], _adopt_sql(alias), [row.pk, row.stripe_id])
+
+
+@lru_cache(maxsize=4)
+def _adopt_sql(alias: str) -> str:
+    quote = connections[alias].ops.quote_name
+    meta = Dispute._meta
+    payment = quote(str(meta.get_field("payment").column))
+    intent = quote(str(meta.get_field("stripe_payment_intent_id").column))
+    # Identifiers from model metadata; both values are parameters.
+    return (
+        f"UPDATE {quote(meta.db_table)} SET {payment} = %s "  # noqa: S608  # nosec B608
+        f"WHERE {payment} IS NULL AND {intent} = %s RETURNING {quote(str(meta.pk.column))}"
+    )
 
 
 # --- disputes --------------------------------------------------------------------------------
