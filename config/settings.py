@@ -160,6 +160,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 else:
     _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     _db["CONN_HEALTH_CHECKS"] = True
+# Liaison's hottest statements prepared per connection (default in integrations/core/conf.py);
+# 0 behind a transaction-pooling PgBouncer older than 1.21.
+globals().update(_from_env(env.bool, "LIAISON_PREPARED_STATEMENTS"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache and shared state ------------------------------------------------------------------
@@ -334,8 +337,6 @@ _webhooks = {
     **_from_env(env.bool, "WEBHOOKS_EAGER_DISPATCHER"),
     # AWS SNS endpoints: confirm SubscriptionConfirmation messages by themselves (or by staff).
     **_from_env(env.bool, "WEBHOOKS_SNS_AUTO_CONFIRM"),
-    # 0 behind a transaction-pooling PgBouncer older than 1.21 (no prepared statements there).
-    **_from_env(env.bool, "WEBHOOKS_PREPARED_INSERT"),
     **_from_env(env.list, "WEBHOOKS_PROVIDERS", "WEBHOOKS_HANDLER_MODULES"),
 }
 globals().update(_webhooks)

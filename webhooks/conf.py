@@ -39,8 +39,6 @@ DEFAULT_RETENTION_DAYS = 30
 DEFAULT_RETENTION_INCLUDE_FAILED = False
 DEFAULT_RETENTION_BATCH_SECONDS = 0.25
 DEFAULT_RETENTION_INTERVAL_SECONDS = 3600
-# The receive view's INSERT as a server-side prepared statement (PostgreSQL with psycopg 3).
-DEFAULT_PREPARED_INSERT = True
 
 # Every setting this app reads, with its default (the README's table is checked against it).
 DEFAULTS: dict[str, object] = {
@@ -58,7 +56,6 @@ DEFAULTS: dict[str, object] = {
     "WEBHOOKS_EAGER_BATCH_LIMIT": DEFAULT_EAGER_BATCH_LIMIT,
     "WEBHOOKS_EAGER_TIME_BUDGET_SECONDS": DEFAULT_EAGER_TIME_BUDGET_SECONDS,
     "WEBHOOKS_EAGER_DISPATCHER": DEFAULT_EAGER_DISPATCHER,
-    "WEBHOOKS_PREPARED_INSERT": DEFAULT_PREPARED_INSERT,
     "WEBHOOKS_SNS_CERT_HOST_PATTERN": DEFAULT_SNS_CERT_HOST_PATTERN,
     "WEBHOOKS_SNS_CERT_CACHE_SECONDS": DEFAULT_SNS_CERT_CACHE_SECONDS,
     "WEBHOOKS_SNS_AUTO_CONFIRM": DEFAULT_SNS_AUTO_CONFIRM,
@@ -186,12 +183,6 @@ def eager_dispatcher_enabled() -> bool:
     beyond the request's bound, failed retries and stale events wait for
     `manage.py webhook_dispatch_due`)."""
     return bool(getattr(settings, "WEBHOOKS_EAGER_DISPATCHER", DEFAULT_EAGER_DISPATCHER))
-
-
-def prepared_insert() -> bool:
-    """Whether the receive view's INSERT is a server-side prepared statement on PostgreSQL
-    (False behind a transaction-pooling PgBouncer older than 1.21, which cannot keep one)."""
-    return bool(getattr(settings, "WEBHOOKS_PREPARED_INSERT", DEFAULT_PREPARED_INSERT))
 
 
 def sns_cert_host_pattern() -> str:

@@ -27,6 +27,7 @@ DEFAULTS: dict[str, object] = {
     "FIELD_ENCRYPTION_KEYS": (),
     "REDIS_URL": "",
     **{f"RATELIMIT_{name.upper()}": rate for name, rate in DEFAULT_RATE_LIMITS.items()},
+    "LIAISON_PREPARED_STATEMENTS": True,
 }
 
 
@@ -43,6 +44,12 @@ def redis_url() -> str:
 def celery_broker_url() -> str:
     """Celery's own setting (no Liaison default): '' when no broker is configured."""
     return str(getattr(settings, "CELERY_BROKER_URL", "") or "")
+
+
+def prepared_statements() -> bool:
+    """Whether the hot statements (`integrations.core.db.fetchall_prepared`) are prepared on
+    PostgreSQL; False behind a transaction-pooling PgBouncer older than 1.21."""
+    return bool(getattr(settings, "LIAISON_PREPARED_STATEMENTS", True))
 
 
 def celery_always_eager() -> bool:

@@ -19,7 +19,8 @@ where preparing is not allowed (below), the parameters are bound on the server, 
 the splicing and re-parsing of large values.
 
 Prepared statements belong to one server connection: behind a transaction-pooling PgBouncer
-older than 1.21 they fail, so the caller's setting switches them off.
+older than 1.21 they fail: `LIAISON_PREPARED_STATEMENTS = False` switches them off (the values
+are still bound on the server).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from typing import Any
 from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorDebugWrapper
+
+from integrations.core import conf
 
 # A `prepare_threshold` no statement reaches: only `prepare=True` ones are prepared.
 _ONLY_WHEN_ASKED = 2**31 - 1
@@ -46,9 +49,12 @@ def fetchall_prepared(
     sql: str,
     params: Sequence[Any],
     *,
-    prepared: bool = True,
+    prepared: bool | None = None,
 ) -> list[tuple[Any, ...]]:
-    """Execute `sql` with `params` on `connection` and return every row it returned."""
+    """Execute `sql` with `params` on `connection` and return every row it returned;
+    `prepared` None: as `LIAISON_PREPARED_STATEMENTS` says."""
+    if prepared is None:
+        prepared = conf.prepared_statements()
     with connection.cursor() as cursor:
         raw = cursor.cursor
         if not (prepared and _can_prepare(connection, raw)):

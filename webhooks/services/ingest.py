@@ -2,7 +2,7 @@
 
 Exactly one query when the endpoint is cached: `INSERT … ON CONFLICT (endpoint, event id) DO
 NOTHING RETURNING id`, on PostgreSQL a server-side prepared statement per connection
-(`integrations.core.db.fetchall_prepared`; `WEBHOOKS_PREPARED_INSERT` switches that off). A
+(`integrations.core.db.fetchall_prepared`; `LIAISON_PREPARED_STATEMENTS` switches that off). A
 duplicate is stored once (and still acknowledged); only the rows that were really inserted
 are enqueued, after commit. Rejections are recorded separately (bounded). The staff counters
 and the event types seen are kept by triggers inside that INSERT (`webhooks.counters`; on
@@ -173,8 +173,7 @@ def _insert_events(
             for adapt, value in zip(prepare, values, strict=True)
         )
     sql = _insert_sql(connection.alias, connection.ops.quote_name, len(events))
-    rows = fetchall_prepared(connection, sql, params, prepared=conf.prepared_insert())
-    return [row[0] for row in rows]
+    return [row[0] for row in fetchall_prepared(connection, sql, params)]
 
 
 def _event_values(
@@ -247,8 +246,7 @@ def _insert_events_windowed(
         )
         params.extend([endpoint_id, current, previous, cutoff])
     sql = _windowed_insert_sql(connection.alias, connection.vendor, len(events))
-    rows = fetchall_prepared(connection, sql, params, prepared=conf.prepared_insert())
-    return [row[0] for row in rows]
+    return [row[0] for row in fetchall_prepared(connection, sql, params)]
 
 
 @lru_cache(maxsize=1)

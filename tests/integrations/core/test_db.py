@@ -78,7 +78,7 @@ def test_database_errors_arrive_as_django_errors():
 @pytest.mark.postgres
 @pytest.mark.parametrize("enabled", [True, False])
 def test_the_receive_views_insert_is_prepared_unless_switched_off(client, settings, enabled):
-    settings.WEBHOOKS_PREPARED_INSERT = enabled
+    settings.LIAISON_PREPARED_STATEMENTS = enabled
     secret = fake_secret()
     endpoint = make_endpoint(secret=secret)
     webhook_endpoint_config_get(slug=endpoint.slug)
