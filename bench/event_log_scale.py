@@ -7,10 +7,11 @@ endpoints, 90 % processed, 5 % ignored, 5 % failed/dead, ids increasing with tim
 VACUUM ANALYZE (as autovacuum would). The counting triggers are off during the seed and the
 counters are recounted from the log afterwards (`counters_rebuild`, what
 `manage.py webhook_counters_rebuild` runs): the same values, without a trigger run per row.
-Each read is timed as the median of 3 warm requests (after one unmeasured) as a superuser through the full Django stack (`django.test.Client`, DEBUG=0): admin changelist
-(plain, each filter, search by event id, search by subject), event detail, health dashboard,
-staff API list/detail/health, `/metrics`; plus one dispatcher pass and a retention prune of
-the oldest day. Prints each time per N and its ratio to the smallest N.
+Each read is timed as the median of 3 warm requests (after one unmeasured) as a superuser
+through the full Django stack (`django.test.Client`, DEBUG=0): admin changelist (plain, each
+filter, search by event id, search by subject), event detail, health dashboard, staff API
+list/detail/health, `/metrics`; plus one dispatcher pass and a retention prune of the oldest
+day. Prints each time per N and its ratio to the smallest N.
 
 Target: every read at 1M within 2x (+25 ms) of 10k (at 10M within 3x).
 
