@@ -13,10 +13,10 @@ replay, the admin, the dispatcher, pruning, test factories, raw SQL — in the s
   about 0.08 ms of database CPU per delivery under load (bench/webhook_ingest.py), a third
   of the INSERT; the append costs a tenth of that. `arrivals_fold()` later moves a batch of
   arrivals into `received`, `status:pending`, the hourly `received` and the event types in
-  one statement: it runs from every processing batch, the dispatcher (beat) and the health
-  command. It deletes only the arrivals its snapshot sees (committed), each exactly once
-  (`FOR UPDATE SKIP LOCKED`: concurrent folds take disjoint rows), in the transaction that
-  adds them up, so nothing is counted twice or lost. Until then `status:pending` may read
+  one statement: it runs after every processing batch and in every dispatcher pass (beat,
+  `manage.py webhook_dispatch_due`). It deletes only the arrivals its snapshot sees
+  (committed), each exactly once (`FOR UPDATE SKIP LOCKED`: concurrent folds take disjoint
+  rows), in the transaction that adds them up, so nothing is counted twice or lost. Until then `status:pending` may read
   below the truth (the worker's claim already took its -1); readers add the arrivals not yet
   folded, so what they return is exact;
 - an insert of any other status (fixtures, restores, raw SQL): a row-level trigger with the
@@ -428,15 +428,16 @@ def counters_rebuild(
     that adds the counters, `manage.py webhook_counters_rebuild`). Monotonic outcome and
     duration totals start from zero. `arrivals=False`: before the journal exists (0004)."""
     connection = connection or connections[router.db_for_write(WebhookEvent)]
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        # One snapshot for the scan and the arrivals it replaces: an event committed in
-        # between would otherwise be counted by both, or by neither.
-        with transaction.atomic(using=connection.alias):
+    if connection.in_atomic_block:  # the caller's transaction (a migration, a test)
+        _recount(connection, arrivals=arrivals)
+        return
+    with transaction.atomic(using=connection.alias):
+        if connection.vendor == "postgresql":
+            # One snapshot for the scan and the arrivals it replaces: an event committed in
+            # between would otherwise be counted by both, or by neither.
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            _recount(connection, arrivals=arrivals)
-        return
-    _recount(connection, arrivals=arrivals)
+        _recount(connection, arrivals=arrivals)
 
 
 def _recount(connection: BaseDatabaseWrapper, *, arrivals: bool) -> None:

@@ -584,8 +584,8 @@ class WebhookEventArrival(models.Model):
     off the receive view's INSERT.
 
     A row-level trigger adds one narrow row per pending insert (no upsert, no index but the
-    key); `counters.arrivals_fold()` (each processing batch, the dispatcher, the health
-    command) moves them into `received`, `status:pending`, the hourly `received` and the
+    key); `counters.arrivals_fold()` (after each processing batch, in each dispatcher
+    pass) moves them into `received`, `status:pending`, the hourly `received` and the
     event types in one statement, exactly once: it deletes only rows its transaction sees
     committed, so a concurrent insert is folded by the next run. Readers add what is still
     here. No foreign key, like the tallies.
