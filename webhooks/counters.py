@@ -16,9 +16,9 @@ replay, the admin, the dispatcher, pruning, test factories, raw SQL — in the s
   one statement: it runs after every processing batch and in every dispatcher pass (beat,
   `manage.py webhook_dispatch_due`). It deletes only the arrivals its snapshot sees
   (committed), each exactly once (`FOR UPDATE SKIP LOCKED`: concurrent folds take disjoint
-  rows), in the transaction that adds them up, so nothing is counted twice or lost. Until then `status:pending` may read
-  below the truth (the worker's claim already took its -1); readers add the arrivals not yet
-  folded, so what they return is exact;
+  rows), in the transaction that adds them up, so nothing is counted twice or lost. Until
+  then `status:pending` may read below the truth (the worker's claim already took its -1);
+  readers add the arrivals not yet folded, so what they return is exact;
 - an insert of any other status (fixtures, restores, raw SQL): a row-level trigger with the
   generic accounting of the update trigger.
 
