@@ -27,11 +27,8 @@ app.autodiscover_tasks()
 
 @worker_init.connect
 def _freeze_loaded_objects(**kwargs: object) -> None:
-    """Once the worker has loaded Django and the task modules, and before a prefork pool
-    forks its children: what lives as long as the process leaves the garbage collector's
-    reach (`gc.freeze()`, as config/wsgi.py does for the web processes)."""
-    from django.urls import get_resolver
-
-    app.loader.import_default_modules()
-    get_resolver().url_patterns  # noqa: B018 - views some handlers and tasks import lazily
+    """Once the worker has loaded Django and the task modules (Celery's loader imports them
+    before this signal), and before a prefork pool forks its children: what lives as long as
+    the process leaves the garbage collector's reach (`gc.freeze()`, as config/wsgi.py does
+    for the web processes)."""
     gc.freeze()
